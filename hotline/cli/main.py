@@ -1,0 +1,155 @@
+"""`hotline` — the console script's root group and the small commands."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from hotline.config import ConfigError, Settings
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env().validate()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.version_option(package_name="hotline")
+def main() -> None:
+    """hotline: a public court / city hotline on Twilio."""
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (default: the latest)."""
+    from hotline.migrate import upgrade
+
+    settings = load_settings()
+    upgrade(settings, revision)
+    click.echo(f"database at {revision}: {_safe_url(settings.database_url)}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION (e.g. base)."""
+    from hotline.migrate import downgrade
+
+    downgrade(load_settings(), revision)
+
+
+@main.command()
+@click.argument("queues", nargs=-1)
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--no-scheduler", is_flag=True, help="Do not run the RQ scheduler in this worker.")
+def worker(queues: tuple[str, ...], burst: bool, no_scheduler: bool) -> None:
+    """Run an RQ worker on QUEUES (default: default)."""
+    from hotline.worker import run_worker
+
+    sys.exit(
+        0
+        if run_worker(
+            load_settings(), queues or ("default",), burst=burst, scheduler=not no_scheduler
+        )
+        else 1
+    )
+
+
+@main.group()
+def flows() -> None:
+    """IVR flow files."""
+
+
+@flows.command("check")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+def flows_check(files: tuple[str, ...]) -> None:
+    """Validate FILES (default: the configured flows); exit 1 naming every problem."""
+    from pathlib import Path
+
+    from hotline.flows import flow_files
+    from ivr_flows import check_flow_file
+
+    paths = [Path(f) for f in files] or flow_files(Settings.from_env())
+    bad = 0
+    for path in paths:
+        problems = check_flow_file(path)
+        if problems:
+            bad += 1
+            for problem in problems:
+                click.echo(str(problem), err=True)
+        else:
+            click.echo(f"ok   {path}")
+    if bad:
+        raise click.ClickException(f"{bad} of {len(paths)} flow file(s) have problems")
+
+
+@main.group()
+def redis() -> None:
+    """The embedded Redis server (used when REDIS_URL is unset)."""
+
+
+@redis.command("start")
+def redis_start() -> None:
+    from hotline.redis_store import ensure_embedded_redis
+
+    click.echo(f"embedded Redis on {ensure_embedded_redis(load_settings().instance_path)}")
+
+
+@redis.command("stop")
+def redis_stop() -> None:
+    from hotline.redis_store import stop_embedded_redis
+
+    stopped = stop_embedded_redis(load_settings().instance_path)
+    click.echo("stopped" if stopped else "not running")
+
+
+@main.command("config")
+def config_show() -> None:
+    """Show the effective settings (secrets hidden) and check them."""
+    settings = load_settings()
+    click.echo(repr(settings).replace(", ", ",\n  "))
+    click.echo("configuration ok")
+
+
+@main.group()
+def demo() -> None:
+    """Demo data."""
+
+
+@demo.command("load")
+def demo_load() -> None:
+    """Load the demo data (idempotent)."""
+    from hotline.db import Database
+    from hotline.demo import load_demo_data
+
+    database = Database(load_settings())
+    with database.session() as session:
+        added = load_demo_data(session)
+        session.commit()
+    click.echo(f"demo data loaded ({added} new rows)")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _register_subcommands() -> None:
+    from hotline.cli.run import run
+    from hotline.sim.cli import sim
+
+    main.add_command(run)
+    main.add_command(sim)
+
+
+_register_subcommands()

@@ -1,0 +1,94 @@
+"""Database engine and sessions: one engine per process, one session per request or job."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.config import Settings
+
+
+def make_engine(database_url: str, **kwargs: Any) -> Engine:
+    if database_url.startswith("sqlite"):
+        # Webhooks of one call can arrive together; wait for the writer instead of failing,
+        # but well inside Twilio's 15 s.
+        kwargs.setdefault("connect_args", {"timeout": 5, "check_same_thread": False})
+        engine = create_engine(database_url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return create_engine(database_url, **kwargs)
+
+
+def ensure_sqlite_folder(settings: Settings) -> None:
+    if settings.database_url.startswith("sqlite:///"):
+        path = settings.database_url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+class Database:
+    """The engine and session factory for one set of settings (web app, worker or CLI)."""
+
+    def __init__(self, settings: Settings) -> None:
+        ensure_sqlite_folder(settings)
+        self.engine = make_engine(settings.database_url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction the caller commits; rolled back on error, always closed."""
+        session = self.sessions()
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["hotline.db"] = Database(app.config["SETTINGS"])
+    app.teardown_appcontext(_close_session)
+
+
+def get_db() -> Database:
+    db: Database = current_app.extensions["hotline.db"]
+    return db
+
+
+def get_session() -> Session:
+    """The request's session; the view commits, teardown closes (rolling back what was not)."""
+    if "db_session" not in g:
+        g.db_session = get_db().sessions()
+    session: Session = g.db_session
+    return session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

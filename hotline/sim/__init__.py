@@ -1,0 +1,1 @@
+"""Twilio simulator: plays Twilio against a running hotline app over real HTTP."""

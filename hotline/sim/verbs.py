@@ -1,0 +1,324 @@
+"""Playing a TwiML document verb by verb, as Twilio executes it for the caller."""
+
+from __future__ import annotations
+
+import math
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin
+
+from lxml import etree
+
+from hotline.sim.callbacks import post_callback, recording_status_params
+from hotline.sim.recordings import recording_server, wav_duration_s
+
+if TYPE_CHECKING:
+    from hotline.sim.call import LiveCall
+
+_WAIT_VERBS = "Say, Play, Pause, Gather, Redirect, Leave, Hangup"
+
+
+class CallEnded(Exception):
+    """Stops the call; `ended_by` is one of report.ENDINGS."""
+
+    def __init__(self, ended_by: str) -> None:
+        super().__init__(ended_by)
+        self.ended_by = ended_by
+
+
+@dataclass
+class Document:
+    """A TwiML document and the public URL it came from (relative URLs resolve against it)."""
+
+    url: str
+    root: etree._Element
+
+    def resolve(self, target: str | None) -> str:
+        # An absent or empty action means "the current document's URL", as on Twilio.
+        return urljoin(self.url, target.strip()) if target and target.strip() else self.url
+
+
+def new_sid(prefix: str) -> str:
+    """A Twilio-shaped SID: two-letter prefix and 32 hex digits."""
+    return prefix + secrets.token_hex(16)
+
+
+def speech_seconds(text: str) -> int:
+    """Rough time a TTS voice takes: ~4 CJK characters or ~15 other characters a second."""
+    return max(1, math.ceil(sum(0.25 if ord(ch) >= 0x2E80 else 1 / 15 for ch in text)))
+
+
+def _verbs(parent: etree._Element) -> Iterator[etree._Element]:
+    return (child for child in parent if isinstance(child.tag, str))  # skip comments
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+def _text(element: etree._Element) -> str:
+    return " ".join("".join(element.itertext()).split())
+
+
+class VerbPlayer:
+    """Walks documents for one call; a verb that makes a request returns the next document."""
+
+    def __init__(self, call: LiveCall) -> None:
+        self.call = call
+        self.report = call.report
+        self._handlers: dict[str, Callable[[etree._Element, Document], Document | None]] = {
+            "Say": self._hear,
+            "Play": self._hear,
+            "Pause": self._hear,
+            "Gather": self._gather,
+            "Record": self._record,
+            "Redirect": self._redirect,
+            "Hangup": self._hangup,
+            "Reject": self._reject,
+            "Enqueue": self._enqueue,
+            "Dial": self._dial,
+            "Start": self._start,
+            "Connect": self._connect,
+            "Leave": self._leave,
+            "Echo": self._echo,
+        }
+
+    def play(self, doc: Document) -> Document:
+        """Run `doc` until a verb moves the call to a new document (returned) or it ends."""
+        for verb in _verbs(doc.root):
+            handler = self._handlers.get(verb.tag)
+            if handler is None:
+                self.report.line(f"  (<{verb.tag}> is not simulated; skipped)")
+                continue
+            nxt = handler(verb, doc)
+            if nxt is not None:
+                return nxt
+        raise CallEnded("end-of-twiml")  # Twilio hangs up when the document runs out
+
+    def _hear(self, verb: etree._Element, doc: Document | None = None) -> None:
+        times = max(1, _int(verb.get("loop"), 1))  # loop="0" (forever) is heard once here
+        repeat = f"  (x{times})" if times > 1 else ""
+        if verb.tag == "Say":
+            text, language = _text(verb), verb.get("language") or "en-US"
+            self.report.said.append((language, text))
+            self.report.line(f"  IVR [{language}]: {text}{repeat}")
+            self.call.sim_s += speech_seconds(text) * times
+        elif verb.tag == "Play":
+            digits = verb.get("digits")
+            what = f"DTMF {digits}" if digits else _text(verb)
+            self.report.line(f"  IVR plays {what}{repeat}")
+            self.call.sim_s += times
+        elif verb.tag == "Pause":
+            seconds = _int(verb.get("length"), 1)
+            self.report.line(f"  (pause {seconds} s)")
+            self.call.sim_s += seconds
+
+    def _gather(
+        self,
+        verb: etree._Element,
+        doc: Document,
+        kind: str = "step",
+        extra: dict[str, str] | None = None,
+    ) -> Document | None:
+        for prompt in _verbs(verb):
+            self._hear(prompt)
+        num_digits = _int(verb.get("numDigits"), 0) or None
+        takes_dtmf = "dtmf" in (verb.get("input") or "dtmf").split()
+        digits = (
+            self.call.keys.answer(num_digits=num_digits, finish_keys=verb.get("finishOnKey", "#"))
+            if takes_dtmf
+            else None
+        )
+        action, method = doc.resolve(verb.get("action")), verb.get("method", "POST")
+        if digits:
+            self.report.keyed.append(digits)
+            self.report.line(f"  caller keys: {digits}")
+            self.call.sim_s += len(digits)
+            return self.call.fetch(
+                kind, action, method=method, params=extra, dropped_on_redirect={"Digits": digits}
+            )
+        self.report.line("  caller says nothing" + ("" if takes_dtmf else " (speech-only Gather)"))
+        self.call.sim_s += _int(verb.get("timeout"), 5)
+        if (verb.get("actionOnEmptyResult") or "").lower() == "true":
+            return self.call.fetch(
+                kind, action, method=method, params=extra, dropped_on_redirect={"Digits": ""}
+            )
+        return None  # no input and no actionOnEmptyResult: Twilio falls through
+
+    def _record(self, verb: etree._Element, doc: Document) -> Document:
+        call = self.call
+        audio = call.default_recording()
+        seconds = min(wav_duration_s(audio), _int(verb.get("maxLength"), 3600))
+        duration = round(seconds)
+        # The caller ends with "#" when that key can finish; otherwise silence ends it.
+        digits = "#" if "#" in verb.get("finishOnKey", "1234567890*#") else ""
+        call.sim_s += seconds + (0 if digits else _int(verb.get("timeout"), 5))
+        sid = new_sid("RE")
+        server = recording_server()
+        url = server.add(
+            account_sid=call.account_sid,
+            auth_token=call.auth_token,
+            recording_sid=sid,
+            audio=audio,
+        )
+        self.report.recorded.append(sid)
+        self.report.line(f"  caller records {duration} s ({sid})")
+        params = {
+            "RecordingUrl": url,
+            "RecordingDuration": str(duration),
+            "RecordingSid": sid,
+            "Digits": digits,
+        }
+        recorded_at = time.time()
+        try:
+            return call.fetch(
+                "step",
+                doc.resolve(verb.get("action")),
+                method=verb.get("method", "POST"),
+                dropped_on_redirect=params,
+            )
+        finally:
+            # The file is stored (fetchable) only after the action was answered; then
+            # Twilio reports it, even if the action failed.
+            server.mark_ready(sid)
+            callback = verb.get("recordingStatusCallback")
+            events = verb.get("recordingStatusCallbackEvent", "completed").replace(",", " ")
+            if callback and "completed" in events.split():
+                status = recording_status_params(
+                    account_sid=call.account_sid,
+                    call_sid=self.report.call_sid,
+                    recording_sid=sid,
+                    recording_url=url,
+                    duration_s=duration,
+                    started_at=recorded_at,
+                )
+                method = verb.get("recordingStatusCallbackMethod", "POST")
+                self.report.line(f"  recording status callback: completed ({sid})")
+                post_callback(
+                    call.http,
+                    self.report,
+                    "recording-status",
+                    doc.resolve(callback),
+                    method,
+                    status,
+                )
+
+    def _redirect(self, verb: etree._Element, doc: Document) -> Document:
+        return self.call.fetch("step", doc.resolve(verb.text), method=verb.get("method", "POST"))
+
+    def _hangup(self, verb: etree._Element, doc: Document) -> None:
+        raise CallEnded("hangup")
+
+    def _reject(self, verb: etree._Element, doc: Document) -> None:
+        self.report.line(f"  call rejected ({verb.get('reason', 'rejected')})")
+        raise CallEnded("hangup")
+
+    def _enqueue(self, verb: etree._Element, doc: Document) -> Document | None:
+        name = (verb.text or "").strip()
+        self.report.enqueued.append(name)
+        self.report.line(f'  queued in "{name}"')
+        queue_sid, waited_from = new_sid("QU"), self.call.sim_s
+        result = "hangup"
+        if verb.get("waitUrl"):
+            queue = {
+                "QueueSid": queue_sid,
+                "QueuePosition": "1",
+                "QueueTime": "0",
+                "AvgQueueTime": "0",
+                "CurrentQueueSize": "1",
+            }
+            wait_doc = self.call.fetch(
+                "wait",
+                doc.resolve(verb.get("waitUrl")),
+                method=verb.get("waitUrlMethod", "POST"),
+                params=queue,
+            )
+            result = self._wait(wait_doc, queue)
+        left = result == "leave"
+        self.report.line("  caller leaves the queue" if left else "  caller hangs up in the queue")
+        if verb.get("action"):
+            params = {
+                "QueueResult": result,
+                "QueueSid": queue_sid,
+                "QueueTime": str(round(self.call.sim_s - waited_from)),
+            }
+            nxt = self.call.fetch(
+                "step",
+                doc.resolve(verb.get("action")),
+                method=verb.get("method", "POST"),
+                params=params,
+            )
+            if left:
+                return nxt
+        if left:
+            return None  # without an action Twilio goes on after <Enqueue>
+        raise CallEnded("caller")  # after a hang-up the action's TwiML has no one to play to
+
+    def _wait(self, doc: Document, queue: dict[str, str]) -> str:
+        """Play queue wait TwiML once; returns the QueueResult, "leave" or "hangup"."""
+        while True:
+            nxt: Document | None = None
+            for verb in _verbs(doc.root):
+                if verb.tag in ("Say", "Play", "Pause"):
+                    self._hear(verb)
+                elif verb.tag == "Gather":
+                    nxt = self._gather(verb, doc, kind="wait", extra=queue)
+                elif verb.tag == "Redirect":
+                    method = verb.get("method", "POST")
+                    nxt = self.call.fetch(
+                        "wait", doc.resolve(verb.text), method=method, params=queue
+                    )
+                elif verb.tag in ("Leave", "Hangup"):
+                    return "leave" if verb.tag == "Leave" else "hangup"
+                else:
+                    self.report.error(f"<{verb.tag}> in queue wait TwiML: only {_WAIT_VERBS}")
+                if nxt is not None:
+                    break
+            if nxt is None:
+                return "hangup"  # Twilio would loop the wait music; this caller gives up
+            doc = nxt
+
+    def _dial(self, verb: etree._Element, doc: Document) -> Document | None:
+        targets = [f"{noun.tag.lower()}:{_text(noun)}" for noun in _verbs(verb)]
+        if (verb.text or "").strip():
+            targets.insert(0, f"number:{verb.text.strip()}")
+        self.report.dials.extend(targets)
+        self.report.line(f"  dials {', '.join(targets) or '(nothing)'}: no answer")
+        self.call.sim_s += _int(verb.get("timeout"), 30)
+        if not verb.get("action"):
+            return None  # without an action Twilio goes on with the next verb
+        params = {"DialCallStatus": "no-answer", "DialCallDuration": "0"}
+        return self.call.fetch(
+            "step",
+            doc.resolve(verb.get("action")),
+            method=verb.get("method", "POST"),
+            params=params,
+        )
+
+    def _start(self, verb: etree._Element, doc: Document) -> None:
+        for stream in verb.iter("Stream"):
+            self.report.streams.append(stream.get("url", ""))
+            self.report.line(f"  media stream started: {stream.get('url')}")
+
+    def _connect(self, verb: etree._Element, doc: Document) -> Document | None:
+        for stream in verb.iter("Stream"):
+            self.report.streams.append(stream.get("url", ""))
+            self.report.line(f"  media stream connected: {stream.get('url')} (closed at once)")
+        if not verb.get("action"):
+            return None
+        return self.call.fetch(
+            "step", doc.resolve(verb.get("action")), method=verb.get("method", "POST")
+        )
+
+    def _leave(self, verb: etree._Element, doc: Document) -> None:
+        self.report.line("  (<Leave> outside a queue: nothing to leave)")
+
+    def _echo(self, verb: etree._Element, doc: Document) -> None:
+        self.report.line("  IVR echoes the caller, who hangs up")
+        raise CallEnded("caller")

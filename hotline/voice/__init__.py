@@ -1,0 +1,7 @@
+"""Twilio voice webhooks: signature check, parameters, per-call state, TwiML out."""
+
+from flask import Blueprint
+
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+from hotline.voice import routes  # noqa: E402, F401  (registers the views on bp)

@@ -1,0 +1,172 @@
+"""Shared fixtures: one database, one Redis, one app, one live server and worker per session.
+
+The same suite runs on SQLite + the embedded Redis (nothing configured) and on PostgreSQL
+(`TEST_DATABASE_URL`) + a Redis server (`REDIS_URL` / `TEST_REDIS_URL`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from hotline import create_app
+from hotline.config import Settings
+from hotline.db import Database
+from hotline.migrate import upgrade
+from hotline.redis_store import redis_client, stop_embedded_redis
+from tests.helpers import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, sign
+from workorders.models import Base
+
+
+def _redis_url() -> str:
+    return os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or ""
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    instance = tmp_path_factory.mktemp("instance")
+    database_url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{instance / 'test.db'}"
+    s = Settings.from_env(
+        environ={},
+        overrides={
+            "env": "test",
+            "instance_path": instance,
+            "database_url": database_url,
+            "redis_url": _redis_url(),
+            "twilio_account_sid": TEST_ACCOUNT_SID,
+            "twilio_auth_token": TEST_AUTH_TOKEN,
+            "secret_key": "test-secret",
+        },
+    ).validate()
+    yield s
+    if s.embedded_redis:
+        stop_embedded_redis(s.instance_path)
+
+
+@pytest.fixture(scope="session")
+def database(settings: Settings) -> Iterator[Database]:
+    """A schema built by the migrations themselves, from empty."""
+    db = Database(settings)
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            Base.metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade(settings)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_conn(settings: Settings) -> redis.Redis:
+    client = redis_client(settings)
+    if not settings.embedded_redis:
+        # A shared server: clear only what this project writes, never the whole instance.
+        for pattern in ("hotline:*", "rq:*"):
+            keys = list(client.scan_iter(pattern, count=1000))
+            if keys:
+                client.delete(*keys)
+    return client
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, database: Database, redis_conn: redis.Redis) -> Flask:
+    overrides = {
+        f: getattr(settings, f)
+        for f in (
+            "env",
+            "instance_path",
+            "database_url",
+            "redis_url",
+            "twilio_account_sid",
+            "twilio_auth_token",
+            "secret_key",
+        )
+    }
+    return create_app(overrides)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class LiveServer:
+    def __init__(self, app: Flask) -> None:
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    """The app on a real loopback HTTP server, for the simulator."""
+    with LiveServer(app) as server:
+        yield server
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "REDIS_URL"))}
+    env.update(
+        HOTLINE_ENV="test",
+        HOTLINE_INSTANCE_PATH=str(settings.instance_path),
+        HOTLINE_DATABASE_URL=settings.database_url,
+        HOTLINE_TWILIO_ACCOUNT_SID=settings.twilio_account_sid,
+        HOTLINE_TWILIO_AUTH_TOKEN=settings.twilio_auth_token,
+        HOTLINE_SECRET_KEY=settings.secret_key,
+    )
+    if settings.redis_url:
+        env["HOTLINE_REDIS_URL"] = settings.redis_url
+    return env
+
+
+@pytest.fixture(scope="session")
+def worker(
+    settings: Settings, database: Database, redis_conn: redis.Redis
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real RQ worker process (`hotline worker default`) for the whole session."""
+    hotline_bin = Path(sys.executable).parent / "hotline"
+    log = open(settings.instance_path / "worker.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [str(hotline_bin), "worker", "default"],
+        env=worker_env(settings),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def twilio_post(client: FlaskClient) -> Any:
+    """POST like Twilio: form-encoded and signed over the URL the test client requests."""
+
+    def post(path: str, params: Mapping[str, str], *, signature: str | None = None) -> Any:
+        url = "http://localhost" + path
+        sig = sign(url, params) if signature is None else signature
+        return client.post(path, data=dict(params), headers={"X-Twilio-Signature": sig})
+
+    return post
