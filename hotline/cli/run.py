@@ -62,6 +62,9 @@ def run(procfile: Path, port: int, no_demo: bool) -> None:
     processes = read_procfile(procfile) if procfile.exists() else dict(DEFAULT_PROCESSES)
     processes.pop("release", None)  # already done above
     env = dict(os.environ, PORT=str(port), HOTLINE_INSTANCE_PATH=str(settings.instance_path))
+    # The Procfile names `gunicorn` and `hotline`: find them in this interpreter's venv even
+    # when the venv is not activated (make run calls .venv/bin/hotline directly).
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     base = settings.public_base_url or f"http://127.0.0.1:{port}"
     click.echo(
         f"\nhotline is starting on {base}\n"

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-from ivr_flows import Digits, Event, Recorded, Speech, Start
+from ivr_flows import Digits, Event, Outcome, Recorded, Speech, Start
 from workorders.call_log import CallInfo
 
 _SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
@@ -40,7 +40,7 @@ def clean_digits(raw: str | None) -> str:
 
 
 def step_event(form: Mapping[str, str], *, is_record_node: bool) -> Event:
-    """The flow event a `/voice/step` request carries (Gather, Record or Enqueue result)."""
+    """The flow event a `/voice/step` request carries (a Gather, Record or Enqueue result)."""
     if is_record_node:
         url = form.get("RecordingUrl", "")
         return Recorded(
@@ -48,6 +48,8 @@ def step_event(form: Mapping[str, str], *, is_record_node: bool) -> Event:
             duration_s=to_int(form.get("RecordingDuration")) or 0,
             digits=form.get("Digits", ""),
         )
+    if form.get("QueueResult"):  # the <Enqueue> action: how the caller left the queue
+        return Outcome(name=form["QueueResult"][:32])
     if form.get("SpeechResult"):
         return Speech(text=form["SpeechResult"], confidence=to_float(form.get("Confidence")))
     if "Digits" in form:
