@@ -61,6 +61,13 @@ class Settings:
     proxy_x_port: int = 0
     proxy_x_prefix: int = 0
     gather_timeout_s: int = 5
+    timezone: str = "Asia/Shanghai"
+    calendar_path: str = ""  # folder of <region>-<year>.yaml holiday files; default: shipped
+    routing_rules_path: str = ""  # default: workorders/routing_rules.yaml
+    organisation_path: str = ""  # default: workorders/organisation.yaml
+    remind_before_days: int = 1
+    escalate_after_days: int = 2
+    sweep_interval_s: int = 300
     log_level: str = "INFO"
 
     @property

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workorders.contacts import Contact
+from workorders.organisation import DEFAULT_ORGANISATION, load_organisation
 
 DEMO_CONTACTS = [
     ("+8613800138000", "范先生 (demo)"),
@@ -13,8 +16,9 @@ DEMO_CONTACTS = [
 ]
 
 
-def load_demo_data(session: Session) -> int:
-    """Insert what is missing; running it twice adds nothing."""
+def load_demo_data(session: Session, organisation: Path | None = None) -> int:
+    """Insert what is missing (the court's organisation, demo callers); twice adds nothing."""
+    load_organisation(session, organisation or DEFAULT_ORGANISATION)
     added = 0
     for number, name in DEMO_CONTACTS:
         found = session.execute(

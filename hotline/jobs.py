@@ -49,9 +49,15 @@ def enqueue_call_outcome(settings: Settings, call_sid: str) -> bool:
 
 
 @lru_cache(maxsize=1)
+def worker_settings() -> Settings:
+    """Workers read the same environment as the web app (no Flask app needed)."""
+    return Settings.from_env().validate()
+
+
+@lru_cache(maxsize=1)
 def worker_database() -> Database:
-    """One engine per worker process, built from the environment like the web app's."""
-    return Database(Settings.from_env().validate())
+    """One engine per worker process."""
+    return Database(worker_settings())
 
 
 def record_call_outcome(call_sid: str) -> str | None:

@@ -1,15 +1,22 @@
-"""`hotline worker`: an RQ worker on our queues, with the JSON serializer and the scheduler."""
+"""`hotline worker`: an RQ worker on our queues, with the JSON serializer and the scheduler.
+
+A worker on the default queue also ticks the periodic sweep of work-order timers, so that
+nothing depends on scheduled jobs surviving in Redis.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Sequence
 
+import redis
 from rq import Worker
 from rq.serializers import JSONSerializer
 
 from hotline.config import Settings
-from hotline.jobs import get_queue
+from hotline.jobs import get_queue, worker_settings
 from hotline.redis_store import redis_client
 
 log = logging.getLogger(__name__)
@@ -21,9 +28,42 @@ def run_worker(
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Load configuration before RQ forks a work horse per job, so no job pays for it.
+    from hotline.orders.runtime import cached_runtime
+
+    cached_runtime(worker_settings())
     queues = [get_queue(settings, name) for name in queue_names]
     worker = Worker(queues, connection=redis_client(settings), serializer=JSONSerializer)
+    if "default" in queue_names and not burst and settings.sweep_interval_s > 0:
+        start_sweep_ticker(settings)
     log.info("worker %s on %s", worker.name, ", ".join(queue_names))
     return bool(
         worker.work(burst=burst, with_scheduler=scheduler, logging_level=settings.log_level)
     )
+
+
+def tick_sweep(settings: Settings, now: float | None = None) -> bool:
+    """Queue one sweep per interval across all workers (a Redis NX key elects the one)."""
+    interval = settings.sweep_interval_s
+    bucket = int((now or time.time()) // interval)
+    client = redis_client(settings)
+    if not client.set(f"hotline:sweep:{bucket}", "1", nx=True, ex=interval * 2):
+        return False
+    from hotline.orders.jobs import sweep_due
+
+    get_queue(settings).enqueue(sweep_due, job_id=f"sweep-{bucket}", result_ttl=interval * 2)
+    return True
+
+
+def start_sweep_ticker(settings: Settings) -> threading.Thread:
+    def loop() -> None:
+        while True:
+            try:
+                tick_sweep(settings)
+            except redis.RedisError as exc:
+                log.warning("sweep tick skipped: %s", exc)
+            time.sleep(max(1, min(settings.sweep_interval_s, 60)))
+
+    thread = threading.Thread(target=loop, name="sweep-ticker", daemon=True)
+    thread.start()
+    return thread

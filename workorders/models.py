@@ -3,5 +3,18 @@
 from workorders.base import Base
 from workorders.calls import Call, CallEvent
 from workorders.contacts import Contact
+from workorders.orders import NumberSequence, WorkOrder, WorkOrderEvent
+from workorders.organisation import Category, Department, Handler
 
-__all__ = ["Base", "Call", "CallEvent", "Contact"]
+__all__ = [
+    "Base",
+    "Call",
+    "CallEvent",
+    "Category",
+    "Contact",
+    "Department",
+    "Handler",
+    "NumberSequence",
+    "WorkOrder",
+    "WorkOrderEvent",
+]

@@ -146,10 +146,12 @@ def _safe_url(url: str) -> str:
 
 def _register_subcommands() -> None:
     from hotline.cli.run import run
+    from hotline.orders.cli import workorders
     from hotline.sim.cli import sim
 
     main.add_command(run)
     main.add_command(sim)
+    main.add_command(workorders)
 
 
 _register_subcommands()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, url_for
@@ -40,6 +40,7 @@ class CallTurn:
     form: Mapping[str, str]
     node: str | None  # the node the request's URL names; None for /voice/incoming
     bad_node: bool = False
+    after_commit: list[Callable[[], object]] = field(default_factory=list)
 
 
 def run_turn(turn: CallTurn) -> tuple[str, CallState]:
@@ -90,7 +91,9 @@ def _settle(
         if awaited is None:
             return actions, step
         settings = current_app.config["SETTINGS"]
-        outcome = run_intent(IntentRequest(turn.session, turn.call, awaited, settings))
+        outcome = run_intent(
+            IntentRequest(turn.session, turn.call, awaited, settings, turn.after_commit)
+        )
         step = advance(flow, awaited.node, outcome, step.context)
         actions.extend(step.actions)
     raise RuntimeError(f"flow {flow.id}: more than {MAX_EFFECT_ROUNDS} effects in one turn")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
@@ -27,6 +27,9 @@ class IntentRequest:
     call: Call
     effect: Effect
     settings: Settings
+    # Work to do once the webhook's transaction has committed (e.g. enqueue routing):
+    # commit, then enqueue.
+    after_commit: list[Callable[[], object]] = field(default_factory=list)
 
 
 IntentHandler = Callable[[IntentRequest], Outcome]

@@ -90,6 +90,8 @@ def _voice_turn(*, node: str | None, bad_node: bool = False) -> Response:
         log.exception("database error on call %s", info.call_sid)
         return sorry()
     current_app.extensions["hotline.call_states"].save(info.call_sid, state)
+    for job in turn.after_commit:
+        job()
     if created:
         log.info("call %s from %s", info.call_sid, mask_number(call.from_e164))
     return twiml(xml)

@@ -1,0 +1,1 @@
+"""Work orders in the application: runtime (calendar, rules), jobs, IVR intents, commands."""

@@ -1,0 +1,152 @@
+"""Work-order jobs on RQ (routing, deadline timers, the sweep) and how they are scheduled.
+
+Jobs take ids, open their own session, tolerate their row being gone and are idempotent;
+scheduling happens after the caller's commit, with natural job ids so repeats add nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import redis
+from rq import get_current_job
+
+from hotline.config import Settings
+from hotline.jobs import get_queue, worker_database, worker_settings
+from hotline.orders.runtime import OrdersRuntime, cached_runtime
+from workorders.dispatching import route_order
+from workorders.orders import WorkOrder
+from workorders.timers import due_timers, fire_timer, order_timers
+
+log = logging.getLogger(__name__)
+
+
+def _job_id() -> str:
+    job = get_current_job()
+    return job.id if job else "-"
+
+
+# --- job entry points (run in workers) --------------------------------------------------
+
+
+def route_work_order(order_id: int) -> str | None:
+    """Dispatch a registered order by the routing rules, then schedule its timers."""
+    settings = worker_settings()
+    runtime = cached_runtime(settings)
+    with worker_database().session() as session:
+        decision = route_order(
+            session, order_id=order_id, rules=runtime.rules, calendar=runtime.calendar
+        )
+        session.commit()
+        order = session.get(WorkOrder, order_id)
+        if decision is None or order is None:
+            log.info("job %s: order %s needs no routing", _job_id(), order_id)
+            return None
+        log.info(
+            "job %s: %s routed to %s (%s)",
+            _job_id(),
+            order.number,
+            decision.department,
+            decision.rule or "default",
+        )
+        schedule_timers(settings, order, runtime)
+        return decision.department
+
+
+def fire_work_order_timer(order_id: int, kind: str, deadline_iso: str) -> bool:
+    with worker_database().session() as session:
+        fired = fire_timer(session, order_id=order_id, kind=kind, deadline_iso=deadline_iso)
+        session.commit()
+    log.info(
+        "job %s: %s timer for order %s %s",
+        _job_id(),
+        kind,
+        order_id,
+        "fired" if fired else "not due or already done",
+    )
+    return fired
+
+
+def sweep_due() -> int:
+    """Fire every due timer whose event is missing, found from SQL alone (Redis may have
+    lost the scheduled jobs)."""
+    settings = worker_settings()
+    runtime = cached_runtime(settings)
+    fired = 0
+    with worker_database().session() as session:
+        for timer in due_timers(
+            session,
+            calendar=runtime.calendar,
+            remind_before_days=runtime.remind_before_days,
+            escalate_after_days=runtime.escalate_after_days,
+        ):
+            if fire_timer(
+                session,
+                order_id=timer.order_id,
+                kind=timer.kind,
+                deadline_iso=timer.deadline.isoformat(),
+            ):
+                fired += 1
+        session.commit()
+    log.info("job %s: sweep fired %d timer(s)", _job_id(), fired)
+    return fired
+
+
+# --- scheduling (called after a commit) -------------------------------------------------
+
+
+def enqueue_routing(settings: Settings, order_id: int) -> bool:
+    try:
+        get_queue(settings).enqueue(
+            route_work_order,
+            order_id,
+            job_id=f"route-{order_id}",
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+        )
+    except redis.RedisError as exc:
+        log.warning(
+            "could not queue routing of order %s (%s); a dispatcher or the sweep must pick it up",
+            order_id,
+            exc,
+        )
+        return False
+    return True
+
+
+def schedule_timers(settings: Settings, order: WorkOrder, runtime: OrdersRuntime) -> int:
+    """Schedule the order's reminder, overdue and escalation jobs for its current deadline."""
+    queue = get_queue(settings)
+    scheduled = 0
+    for timer in order_timers(
+        order,
+        runtime.calendar,
+        remind_before_days=runtime.remind_before_days,
+        escalate_after_days=runtime.escalate_after_days,
+    ):
+        deadline_iso = timer.deadline.isoformat()
+        job_id = f"wo-timer-{timer.kind}-{order.id}-{int(timer.deadline.timestamp())}"
+        try:
+            if timer.due_at <= datetime.now(UTC):
+                queue.enqueue(
+                    fire_work_order_timer, order.id, timer.kind, deadline_iso, job_id=job_id
+                )
+            else:
+                queue.enqueue_at(
+                    timer.due_at,
+                    fire_work_order_timer,
+                    order.id,
+                    timer.kind,
+                    deadline_iso,
+                    job_id=job_id,
+                )
+            scheduled += 1
+        except redis.RedisError as exc:
+            log.warning(
+                "could not schedule %s for %s (%s); the sweep will fire it",
+                timer.kind,
+                order.number,
+                exc,
+            )
+    return scheduled
