@@ -1,13 +1,9 @@
-"""`hotline worker`: an RQ worker on our queues, with the JSON serializer and the scheduler.
-
-A worker on the default queue also ticks the periodic sweep of work-order timers, so that
-nothing depends on scheduled jobs surviving in Redis.
-"""
+"""`hotline worker` (an RQ worker: JSON serializer, with the scheduler) and `hotline clock`
+(queues the periodic sweep, so nothing depends on scheduled jobs surviving in Redis)."""
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Sequence
 
@@ -34,8 +30,6 @@ def run_worker(
     cached_runtime(worker_settings())
     queues = [get_queue(settings, name) for name in queue_names]
     worker = Worker(queues, connection=redis_client(settings), serializer=JSONSerializer)
-    if "default" in queue_names and not burst and settings.sweep_interval_s > 0:
-        start_sweep_ticker(settings)
     log.info("worker %s on %s", worker.name, ", ".join(queue_names))
     return bool(
         worker.work(burst=burst, with_scheduler=scheduler, logging_level=settings.log_level)
@@ -55,15 +49,17 @@ def tick_sweep(settings: Settings, now: float | None = None) -> bool:
     return True
 
 
-def start_sweep_ticker(settings: Settings) -> threading.Thread:
-    def loop() -> None:
-        while True:
-            try:
-                tick_sweep(settings)
-            except redis.RedisError as exc:
-                log.warning("sweep tick skipped: %s", exc)
-            time.sleep(max(1, min(settings.sweep_interval_s, 60)))
-
-    thread = threading.Thread(target=loop, name="sweep-ticker", daemon=True)
-    thread.start()
-    return thread
+def run_clock(settings: Settings) -> None:
+    """Tick the sweep forever. A separate process, not a thread in the worker: RQ forks a work
+    horse per job, and a fork taken while a thread holds a lock deadlocks the child."""
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    log.info("clock: a sweep every %s s", settings.sweep_interval_s)
+    while True:
+        try:
+            if tick_sweep(settings):
+                log.info("clock: sweep queued")
+        except redis.RedisError as exc:
+            log.warning("clock: sweep tick skipped: %s", exc)
+        time.sleep(max(1, min(settings.sweep_interval_s, 60)))

@@ -28,6 +28,7 @@ from hotline.migrate import upgrade
 from hotline.redis_store import redis_client, stop_embedded_redis
 from tests.helpers import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, sign
 from workorders.models import Base
+from workorders.organisation import load_organisation
 
 
 def _redis_url() -> str:
@@ -64,6 +65,9 @@ def database(settings: Settings) -> Iterator[Database]:
             Base.metadata.drop_all(conn)
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     upgrade(settings)
+    with db.session() as session:  # reference data every test may use
+        load_organisation(session)
+        session.commit()
     yield db
     db.dispose()
 

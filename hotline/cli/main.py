@@ -64,6 +64,14 @@ def worker(queues: tuple[str, ...], burst: bool, no_scheduler: bool) -> None:
     )
 
 
+@main.command()
+def clock() -> None:
+    """Queue the periodic work-order sweep every HOTLINE_SWEEP_INTERVAL_S seconds."""
+    from hotline.worker import run_clock
+
+    run_clock(load_settings())
+
+
 @main.group()
 def flows() -> None:
     """IVR flow files."""

@@ -14,6 +14,7 @@ from hotline.cli.main import load_settings
 DEFAULT_PROCESSES = {
     "web": "gunicorn -c python:hotline.gunicorn_conf 'hotline:create_app()'",
     "worker": "hotline worker default",
+    "clock": "hotline clock",
 }
 
 
