@@ -1,0 +1,1 @@
+"""Benchmarks run beside their baselines (`python -m benchmarks [--quick] [NAME ...]`)."""
