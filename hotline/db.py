@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.config import Settings
@@ -15,26 +18,63 @@ from hotline.config import Settings
 
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
     if database_url.startswith("sqlite"):
-        # Webhooks of one call can arrive together; wait for the writer instead of failing,
-        # but well inside Twilio's 15 s.
-        kwargs.setdefault("connect_args", {"timeout": 5, "check_same_thread": False})
-        engine = create_engine(database_url, **kwargs)
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        return engine
+        return _sqlite_engine(database_url, **kwargs)
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(database_url, **kwargs)
+
+
+# As long as SQLite's own busy timeout: a webhook gives up well inside Twilio's 15 s.
+WRITER_WAIT_S = 5
+
+
+def _sqlite_engine(database_url: str, **kwargs: Any) -> Engine:
+    """SQLite tuned for several threads and processes writing short transactions.
+
+    Transactions start with BEGIN IMMEDIATE: a deferred one that read first and wrote later
+    fails at once (SQLITE_BUSY_SNAPSHOT in WAL mode) when another writer got in between,
+    and waiting cannot cure that. Threads of one process also queue on a lock before BEGIN:
+    SQLite's own busy handler waits in steps of up to 100 ms, which is what a webhook's tail
+    latency would otherwise be made of. Other processes (workers) still meet the busy handler.
+    """
+    # Wait for the writer instead of failing, but well inside Twilio's 15 s.
+    kwargs.setdefault("connect_args", {"timeout": WRITER_WAIT_S, "check_same_thread": False})
+    kwargs["connect_args"]["isolation_level"] = None  # we issue BEGIN ourselves
+    engine = create_engine(database_url, **kwargs)
+    writer = threading.RLock()
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(conn: Any) -> None:
+        if not writer.acquire(timeout=WRITER_WAIT_S):
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
+            )
+        conn.info["hotline.writer"] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            conn.info.pop("hotline.writer", None)
+            writer.release()
+            raise
+
+    def _release(conn: Any) -> None:
+        if conn.info.pop("hotline.writer", False):
+            writer.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
+    return engine
 
 
 def ensure_sqlite_folder(settings: Settings) -> None:

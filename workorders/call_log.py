@@ -43,6 +43,10 @@ def upsert_call(session: Session, *, info: CallInfo, region: str = "CN") -> tupl
     out of order), so creation is an insert that ignores conflicts and the row is then read
     `FOR UPDATE`, serialising the rest of the transaction per call.
     """
+    locked = select(Call).where(Call.call_sid == info.call_sid).with_for_update()
+    call = session.execute(locked).scalar_one_or_none()
+    if call is not None:  # every webhook after the first: one statement
+        return call, False
     from_e164 = normalize_number(info.from_raw, region)
     to_e164 = normalize_number(info.to_raw, region)
     contact_id = ensure_contact(session, phone_e164=from_e164).id if from_e164 else None
@@ -68,12 +72,7 @@ def upsert_call(session: Session, *, info: CallInfo, region: str = "CN") -> tupl
         .on_conflict_do_nothing(index_elements=["call_sid"])
     )
     created = bool(getattr(result, "rowcount", 0))
-    call = session.execute(
-        select(Call).where(Call.call_sid == info.call_sid).with_for_update()
-    ).scalar_one()
-    if created:
-        session.refresh(call)
-    return call, created
+    return session.execute(locked).scalar_one(), created
 
 
 def request_key(call_sid: str, path: str, params: Mapping[str, str]) -> str:
