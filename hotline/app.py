@@ -53,10 +53,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         lambda: redis_client(settings), settings.call_state_ttl_s
     )
 
-    from hotline import health, voice
+    from hotline import api, health, voice
 
     app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
+    api.init_app(app)
     return app
 
 

@@ -1,5 +1,6 @@
 """The project's one metadata: every table of `workorders` and of `hotline`, for Alembic."""
 
+from hotline.api.tokens import ApiToken  # noqa: F401  (the API's table, for Alembic)
 from workorders.models import Base
 
 metadata = Base.metadata

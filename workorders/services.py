@@ -77,7 +77,8 @@ class DuplicateCandidate:
     reasons: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _check_intake(session: Session, intake: Intake) -> Category:
+def check_intake(session: Session, intake: Intake) -> Category:
+    """The intake's category, or WorkOrderError listing everything wrong with the intake."""
     problems = []
     if intake.channel not in Channel._value2member_map_:
         problems.append(f"channel must be one of {', '.join(Channel)}")
@@ -115,7 +116,9 @@ def find_duplicates(session: Session, intake: Intake) -> list[DuplicateCandidate
     found = []
     for order in rows:
         reasons = []
-        if phone and order.contact_phone == phone:
+        # An anonymous order is never matched by its contact: that would tell anyone who
+        # sends the number that this person has an order.
+        if phone and order.contact_phone == phone and not order.anonymous:
             reasons.append("same contact")
         if intake.case_number and order.case_number == intake.case_number:
             reasons.append(f"same case {intake.case_number}")
@@ -145,7 +148,7 @@ def register_work_order(
         ).scalar_one_or_none()
         if existing is not None:
             return existing, False
-    category = _check_intake(session, intake)
+    category = check_intake(session, intake)
     now = now or utcnow()
     phone = normalize_number(intake.contact_phone, intake.region)
     contact_id = ensure_contact(session, phone_e164=phone).id if phone else None
@@ -209,8 +212,13 @@ def move_work_order(
     request: MoveRequest = NO_DETAILS,
     now: datetime | None = None,
     expected_version: int | None = None,
+    data: dict[str, Any] | None = None,
+    dedup_key: str | None = None,
 ) -> WorkOrder:
-    """Apply one move, with the row locked; IllegalMove / WorkOrderError on bad moves."""
+    """Apply one move, with the row locked; IllegalMove / WorkOrderError on bad moves.
+
+    `data` is kept on the event; `dedup_key` gives it a natural id, so a move sent twice
+    (e.g. the same contact attached by a retried request) is written once."""
     now = now or utcnow()
     order = get_order(session, order_id, lock=True)
     if expected_version is not None and order.version != expected_version:
@@ -220,7 +228,7 @@ def move_work_order(
     before = State(order.state)
     after = check_move(before, move, request)
     move = Move(move)
-    data: dict[str, Any] = {}
+    data = dict(data or {})
     _apply(session, order, move, request, calendar, now, data)
     order.state = after
     log_event(
@@ -233,6 +241,7 @@ def move_work_order(
         reason=request.reason,
         note=request.note,
         data=data,
+        dedup_key=dedup_key,
     )
     return order
 

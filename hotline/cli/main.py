@@ -6,14 +6,8 @@ import sys
 
 import click
 
-from hotline.config import ConfigError, Settings
-
-
-def load_settings() -> Settings:
-    try:
-        return Settings.from_env().validate()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+from hotline.cli.common import load_settings
+from hotline.config import Settings
 
 
 @click.group()
@@ -153,6 +147,7 @@ def _safe_url(url: str) -> str:
 
 
 def _register_subcommands() -> None:
+    from hotline.api.cli import api
     from hotline.cli.run import run
     from hotline.orders.cli import workorders
     from hotline.sim.cli import sim
@@ -160,6 +155,7 @@ def _register_subcommands() -> None:
     main.add_command(run)
     main.add_command(sim)
     main.add_command(workorders)
+    main.add_command(api)
 
 
 _register_subcommands()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from hotline.cli.main import load_settings
+from hotline.cli.common import load_settings
 
 # What the Procfile says, for an installed package run outside the source tree.
 DEFAULT_PROCESSES = {

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from hotline.cli.main import load_settings
+from hotline.cli.common import load_settings
 from hotline.db import Database
 
 

@@ -1,0 +1,72 @@
+"""`hotline api …`: API tokens — create (shown once), list, revoke."""
+
+from __future__ import annotations
+
+import click
+
+from hotline.cli.common import load_settings
+from hotline.db import Database
+
+
+@click.group("api")
+def api() -> None:
+    """The JSON API (/api/v1)."""
+
+
+@api.group("token")
+def token() -> None:
+    """API tokens (stored only as SHA-256 hashes)."""
+
+
+@token.command("create")
+@click.argument("name")
+def token_create(name: str) -> None:
+    """Create a token called NAME and print it (the only time it is shown)."""
+    from hotline.api.tokens import TokenError, create_token
+
+    database = Database(load_settings())
+    try:
+        with database.session() as session:
+            try:
+                _, secret = create_token(session, name=name)
+            except TokenError as exc:
+                raise click.ClickException(str(exc)) from None
+            session.commit()
+    finally:
+        database.dispose()
+    click.echo(secret)
+    click.echo(f"token {name!r} created; it is shown only now, keep it safe", err=True)
+
+
+@token.command("list")
+def token_list() -> None:
+    """List the tokens: name, created, last used, revoked."""
+    from hotline.api.tokens import list_tokens
+
+    database = Database(load_settings())
+    try:
+        with database.session() as session:
+            for row in list_tokens(session):
+                used = row.last_used_at.isoformat(timespec="seconds") if row.last_used_at else "-"
+                state = "revoked" if row.revoked else "active"
+                created = row.created_at.isoformat(timespec="seconds")
+                click.echo(f"{row.name}\t{state}\tcreated {created}\tlast used {used}")
+    finally:
+        database.dispose()
+
+
+@token.command("revoke")
+@click.argument("name")
+def token_revoke(name: str) -> None:
+    """Revoke the token called NAME (at once: its next request gets 401)."""
+    from hotline.api.tokens import revoke_token
+
+    database = Database(load_settings())
+    try:
+        with database.session() as session:
+            if not revoke_token(session, name=name):
+                raise click.ClickException(f"no active token named {name!r}")
+            session.commit()
+    finally:
+        database.dispose()
+    click.echo(f"token {name!r} revoked")
