@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import call_load, webhooks
+from benchmarks import call_load, webhooks, workorders
 from benchmarks.common import machine_info, write_result
 
 Table = list[tuple[str, str, str, str, str]]
@@ -18,8 +18,14 @@ BENCHMARKS: dict[
 ] = {
     webhooks.NAME: (webhooks.run, webhooks.table),
     call_load.NAME: (call_load.run, call_load.table),
+    workorders.NAME: (workorders.run, workorders.table),
 }
-ALIASES = {"call-load": call_load.NAME, "calls": call_load.NAME}
+ALIASES = {
+    "call-load": call_load.NAME,
+    "calls": call_load.NAME,
+    "work-orders": workorders.NAME,
+    "work_orders": workorders.NAME,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

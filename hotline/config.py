@@ -48,7 +48,8 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     twilio_account_sid: str = ""
     twilio_auth_token: str = field(default="", repr=False)
-    twilio_api_base_url: str = ""
+    twilio_api_base_url: str = ""  # Twilio's REST API; the simulator's in tests and demos
+    twilio_from_number: str = ""  # the hotline's number, the sender of texts and outbound calls
     public_base_url: str = ""
     default_region: str = "CN"
     flows_path: str = ""
@@ -68,6 +69,7 @@ class Settings:
     remind_before_days: int = 1
     escalate_after_days: int = 2
     sweep_interval_s: int = 300
+    clock_override: int = 0  # 1: work-order time may be shifted (tests, demos); never production
     log_level: str = "INFO"
 
     @property
@@ -135,6 +137,8 @@ class Settings:
                     problems.append(
                         f"{name.upper()} (or HOTLINE_{name.upper()}) is required in production"
                     )
+        if self.env == "production" and self.clock_override:
+            problems.append("HOTLINE_CLOCK_OVERRIDE must not be set in production")
         if bool(self.twilio_account_sid) != bool(self.twilio_auth_token):
             problems.append("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together")
         if self.public_base_url and not self.public_base_url.startswith(("http://", "https://")):

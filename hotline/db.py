@@ -93,6 +93,9 @@ class Database:
         ensure_sqlite_folder(settings)
         self.engine = make_engine(settings.database_url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        from hotline.notify import install_outbox  # here: notify's jobs import this module
+
+        install_outbox(self.sessions, settings)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

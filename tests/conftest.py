@@ -26,7 +26,8 @@ from hotline.config import Settings
 from hotline.db import Database
 from hotline.migrate import upgrade
 from hotline.redis_store import redis_client, stop_embedded_redis
-from tests.helpers import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, sign
+from hotline.sim.rest import RestSim
+from tests.helpers import HOTLINE_NUMBER, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, sign
 from workorders.models import Base
 from workorders.organisation import load_organisation
 
@@ -36,7 +37,15 @@ def _redis_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+def rest_sim() -> Iterator[RestSim]:
+    """Twilio's REST API stand-in on loopback: the texts and calls the app asks for."""
+    sim = RestSim(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN).start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, rest_sim: RestSim) -> Iterator[Settings]:
     instance = tmp_path_factory.mktemp("instance")
     database_url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{instance / 'test.db'}"
     s = Settings.from_env(
@@ -49,6 +58,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
             "twilio_account_sid": TEST_ACCOUNT_SID,
             "twilio_auth_token": TEST_AUTH_TOKEN,
             "secret_key": "test-secret",
+            "twilio_api_base_url": rest_sim.url,
+            "twilio_from_number": HOTLINE_NUMBER,
+            "clock_override": 1,  # stories move work-order time (hotline.clock)
         },
     ).validate()
     yield s
@@ -96,6 +108,9 @@ def app(settings: Settings, database: Database, redis_conn: redis.Redis) -> Flas
             "twilio_account_sid",
             "twilio_auth_token",
             "secret_key",
+            "twilio_api_base_url",
+            "twilio_from_number",
+            "clock_override",
         )
     }
     return create_app(overrides)
@@ -136,6 +151,9 @@ def worker_env(settings: Settings) -> dict[str, str]:
         HOTLINE_TWILIO_ACCOUNT_SID=settings.twilio_account_sid,
         HOTLINE_TWILIO_AUTH_TOKEN=settings.twilio_auth_token,
         HOTLINE_SECRET_KEY=settings.secret_key,
+        HOTLINE_TWILIO_API_BASE_URL=settings.twilio_api_base_url,
+        HOTLINE_TWILIO_FROM_NUMBER=settings.twilio_from_number,
+        HOTLINE_CLOCK_OVERRIDE=str(settings.clock_override),
     )
     if settings.redis_url:
         env["HOTLINE_REDIS_URL"] = settings.redis_url

@@ -12,6 +12,7 @@ from twilio.request_validator import RequestValidator
 
 TEST_ACCOUNT_SID = "AC" + "0" * 32
 TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+HOTLINE_NUMBER = "+862012368"
 
 _sids = itertools.count(1)
 

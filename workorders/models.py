@@ -3,6 +3,7 @@
 from workorders.base import Base
 from workorders.calls import Call, CallEvent
 from workorders.contacts import Contact
+from workorders.notifications import Notification
 from workorders.orders import NumberSequence, WorkOrder, WorkOrderEvent
 from workorders.organisation import Category, Department, Handler
 
@@ -14,6 +15,7 @@ __all__ = [
     "Contact",
     "Department",
     "Handler",
+    "Notification",
     "NumberSequence",
     "WorkOrder",
     "WorkOrderEvent",

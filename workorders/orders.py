@@ -41,6 +41,7 @@ class WorkOrder(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     contact_address: Mapped[str | None] = mapped_column(String(400))
     anonymous: Mapped[bool] = mapped_column(default=False)  # name and number hidden from handlers
+    language: Mapped[str] = mapped_column(String(16), default="zh-CN")  # for messages to them
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
     urgency: Mapped[str] = mapped_column(String(10), default=Urgency.NORMAL)
     summary: Mapped[str] = mapped_column(String(300))

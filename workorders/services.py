@@ -26,6 +26,7 @@ from workorders.lifecycle import (
     State,
     check_move,
 )
+from workorders.notifications import NotificationKind, add_notification
 from workorders.numbering import next_number
 from workorders.orders import Channel, Urgency, WorkOrder, WorkOrderEvent
 from workorders.organisation import Category, Department, Handler
@@ -68,6 +69,7 @@ class Intake:
     case_division: str | None = None
     external_ref: str | None = None
     region: str = "CN"
+    language: str = "zh-CN"
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ def register_work_order(
         contact_phone=phone,
         contact_address=intake.contact_address,
         anonymous=intake.anonymous,
+        language=intake.language if intake.language in ("zh-CN", "en-US") else "zh-CN",
         category=category,
         urgency=intake.urgency,
         summary=intake.summary.strip()[:300],
@@ -178,6 +181,8 @@ def register_work_order(
     )
     session.add(order)
     session.flush()
+    if intake.channel != Channel.PHONE:  # a caller heard the number and the date already
+        add_notification(session, order, NotificationKind.REGISTERED, calendar)
     log_event(
         session,
         order,
@@ -286,6 +291,7 @@ def _apply(
         if move is Move.APPROVE_EXTENSION:
             old = order.deadline_at
             order.deadline_at = calendar.extend(old, order.extension_requested_days)
+            add_notification(session, order, NotificationKind.EXTENDED, calendar)
             data.update(
                 days=order.extension_requested_days,
                 old_deadline=old.isoformat(),
@@ -294,6 +300,7 @@ def _apply(
         order.extension_requested_days = None
     elif move is Move.REPLY:
         order.reply, order.replied_at = request.note, now
+        add_notification(session, order, NotificationKind.REPLIED, calendar)
     elif move is Move.COMPLETE:
         order.completed_at = now
         data.update(on_time=now <= order.deadline_at)

@@ -4,6 +4,7 @@ else a new registration. Writes in the caller's session; the view commits and en
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -64,6 +65,7 @@ def take_in(
     on_duplicate: str,
     actor: str,
     calendar: BusinessCalendar,
+    now: datetime,
 ) -> IntakeOutcome:
     previous = replay(session, intake)
     if previous is not None:
@@ -91,7 +93,10 @@ def take_in(
             request=MoveRequest(note=note),
             data={"channel": intake.channel, "external_ref": intake.external_ref},
             dedup_key=attach_key(intake) if intake.external_ref else None,
+            now=now,
         )
         return IntakeOutcome(order, attached=True, candidates=candidates)
-    order, created = register_work_order(session, intake=intake, actor=actor, calendar=calendar)
+    order, created = register_work_order(
+        session, intake=intake, actor=actor, calendar=calendar, now=now
+    )
     return IntakeOutcome(order, created=created, replayed=not created, candidates=candidates)

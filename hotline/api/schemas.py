@@ -62,6 +62,11 @@ class IntakeSchema(Schema):
     summary = Text(required=True, validate=[validate.Length(min=1, max=300), _not_blank])
     statement = Text(load_default="", validate=validate.Length(max=20000))
     urgency = fields.String(load_default=str(Urgency.NORMAL), validate=_one_of(Urgency))
+    language = fields.String(
+        load_default="zh-CN",
+        validate=validate.OneOf(["zh-CN", "en-US"]),
+        metadata={"description": "The citizen's language, for the messages sent to them."},
+    )
     contact = fields.Nested(ContactInSchema, load_default=dict)
     anonymous = fields.Boolean(
         load_default=False,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import redis
@@ -17,6 +18,7 @@ from flask.views import MethodView
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from hotline import clock
 from hotline.api.auth import authenticate, current_actor, require_json
 from hotline.api.intake import IntakeOutcome, replay, take_in
 from hotline.api.listing import newest_first, order_query
@@ -42,7 +44,6 @@ from hotline.config import Settings
 from hotline.db import get_session
 from hotline.orders.jobs import enqueue_routing, schedule_timers
 from hotline.orders.runtime import OrdersRuntime
-from workorders.base import utcnow
 from workorders.lifecycle import Move, MoveRequest, State
 from workorders.orders import WorkOrder
 from workorders.organisation import Category, Department, Handler
@@ -81,6 +82,11 @@ def _settings() -> Settings:
     return settings
 
 
+def _now() -> datetime:
+    """Work-order time: real time, or the shifted clock of tests and demos."""
+    return clock.now(_settings())
+
+
 def _runtime() -> OrdersRuntime:
     runtime: OrdersRuntime = current_app.extensions["hotline.orders"]
     return runtime
@@ -103,7 +109,7 @@ def _order(number: str) -> WorkOrder:
 
 
 def _show(order: WorkOrder) -> dict[str, Any]:
-    return present_order(get_session(), order, tz=_runtime().calendar.tz, now=utcnow(), events=True)
+    return present_order(get_session(), order, tz=_runtime().calendar.tz, now=_now(), events=True)
 
 
 @bp.route("/work-orders")
@@ -118,7 +124,7 @@ class WorkOrders(MethodView):
     def get(self, filters: dict[str, Any], pagination_parameters: Any) -> list[dict[str, Any]]:
         """List work orders"""
         session = get_session()
-        now = utcnow()
+        now = _now()
         phone = None
         if "contact_phone" in filters:
             phone = _phone(filters["contact_phone"], "contact_phone")
@@ -166,6 +172,7 @@ class WorkOrders(MethodView):
             case_division=body.get("case_division"),
             external_ref=body.get("external_ref"),
             region=settings.default_region,
+            language=body["language"],
         )
         session = get_session()
         outcome: IntakeOutcome | None
@@ -176,6 +183,7 @@ class WorkOrders(MethodView):
                 on_duplicate=body["on_duplicate"],
                 actor=current_actor(),
                 calendar=_runtime().calendar,
+                now=_now(),
             )
             session.commit()
         except IntegrityError:
@@ -247,6 +255,7 @@ class WorkOrderMoves(MethodView):
                 actor=current_actor(),
                 calendar=runtime.calendar,
                 note=body.get("note"),
+                now=_now(),
             )
         else:
             request = MoveRequest(
@@ -266,6 +275,7 @@ class WorkOrderMoves(MethodView):
                 calendar=runtime.calendar,
                 request=request,
                 expected_version=version,
+                now=_now(),
             )
         session.commit()
         settings = _settings()

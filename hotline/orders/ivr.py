@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from hotline import clock
 from hotline.orders.jobs import enqueue_routing
 from hotline.orders.runtime import OrdersRuntime
 from hotline.voice.intents import IntentRequest, register_intent
@@ -77,10 +78,15 @@ def open_work_order(request: IntentRequest) -> Outcome:
         call_id=call.id,
         recording_url=statement.get("url") or None,
         region=request.settings.default_region,
+        language=language,
     )
     try:
         order, _ = register_work_order(
-            request.session, intake=intake, actor="ivr", calendar=runtime.calendar
+            request.session,
+            intake=intake,
+            actor="ivr",
+            calendar=runtime.calendar,
+            now=clock.now(request.settings),
         )
     except WorkOrderError as exc:
         log.warning("call %s: could not open a work order: %s", call.call_sid, exc)

@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 import redis
 from rq import get_current_job
 
+from hotline import clock
 from hotline.config import Settings
 from hotline.jobs import get_queue, worker_database, worker_settings
+from hotline.notify import resend_pending
 from hotline.orders.runtime import OrdersRuntime, cached_runtime
 from workorders.dispatching import route_order
 from workorders.orders import WorkOrder
@@ -36,7 +38,11 @@ def route_work_order(order_id: int) -> str | None:
     runtime = cached_runtime(settings)
     with worker_database().session() as session:
         decision = route_order(
-            session, order_id=order_id, rules=runtime.rules, calendar=runtime.calendar
+            session,
+            order_id=order_id,
+            rules=runtime.rules,
+            calendar=runtime.calendar,
+            now=clock.now(settings),
         )
         session.commit()
         order = session.get(WorkOrder, order_id)
@@ -55,8 +61,11 @@ def route_work_order(order_id: int) -> str | None:
 
 
 def fire_work_order_timer(order_id: int, kind: str, deadline_iso: str) -> bool:
+    now = clock.now(worker_settings())
     with worker_database().session() as session:
-        fired = fire_timer(session, order_id=order_id, kind=kind, deadline_iso=deadline_iso)
+        fired = fire_timer(
+            session, order_id=order_id, kind=kind, deadline_iso=deadline_iso, now=now
+        )
         session.commit()
     log.info(
         "job %s: %s timer for order %s %s",
@@ -73,11 +82,13 @@ def sweep_due() -> int:
     lost the scheduled jobs)."""
     settings = worker_settings()
     runtime = cached_runtime(settings)
+    now = clock.now(settings)
     fired = 0
     with worker_database().session() as session:
         for timer in due_timers(
             session,
             calendar=runtime.calendar,
+            now=now,
             remind_before_days=runtime.remind_before_days,
             escalate_after_days=runtime.escalate_after_days,
         ):
@@ -86,10 +97,12 @@ def sweep_due() -> int:
                 order_id=timer.order_id,
                 kind=timer.kind,
                 deadline_iso=timer.deadline.isoformat(),
+                now=now,
             ):
                 fired += 1
         session.commit()
-    log.info("job %s: sweep fired %d timer(s)", _job_id(), fired)
+        resent = resend_pending(settings, session)
+    log.info("job %s: sweep fired %d timer(s), re-queued %d message(s)", _job_id(), fired, resent)
     return fired
 
 
@@ -118,6 +131,7 @@ def enqueue_routing(settings: Settings, order_id: int) -> bool:
 def schedule_timers(settings: Settings, order: WorkOrder, runtime: OrdersRuntime) -> int:
     """Schedule the order's reminder, overdue and escalation jobs for its current deadline."""
     queue = get_queue(settings)
+    shift = clock.offset(settings)  # timers are due in work-order time; RQ runs on real time
     scheduled = 0
     for timer in order_timers(
         order,
@@ -128,13 +142,13 @@ def schedule_timers(settings: Settings, order: WorkOrder, runtime: OrdersRuntime
         deadline_iso = timer.deadline.isoformat()
         job_id = f"wo-timer-{timer.kind}-{order.id}-{int(timer.deadline.timestamp())}"
         try:
-            if timer.due_at <= datetime.now(UTC):
+            if timer.due_at - shift <= datetime.now(UTC):
                 queue.enqueue(
                     fire_work_order_timer, order.id, timer.kind, deadline_iso, job_id=job_id
                 )
             else:
                 queue.enqueue_at(
-                    timer.due_at,
+                    timer.due_at - shift,
                     fire_work_order_timer,
                     order.id,
                     timer.kind,

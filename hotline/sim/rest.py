@@ -1,0 +1,101 @@
+"""A stand-in for Twilio's REST API on loopback: records the texts and calls the app asks
+for, checks Basic auth, and can be told to fail, so jobs that talk to Twilio are tested
+against a real HTTP server (point `HOTLINE_TWILIO_API_BASE_URL` at `.url`)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+_PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-zA-Z]+)/(Messages|Calls)\.json$")
+
+
+@dataclass
+class RestSim:
+    account_sid: str
+    auth_token: str
+    messages: list[dict[str, str]] = field(default_factory=list)
+    calls: list[dict[str, str]] = field(default_factory=list)
+    failures: list[int] = field(default_factory=list)  # statuses to answer next, in order
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def fail_next(self, *statuses: int) -> None:
+        with self.lock:
+            self.failures.extend(statuses)
+
+    def start(self) -> RestSim:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def _handler(sim: RestSim) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # quiet: tests read the records instead
+            pass
+
+        def _answer(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            match = _PATH.match(self.path)
+            expected = base64.b64encode(f"{sim.account_sid}:{sim.auth_token}".encode()).decode()
+            if self.headers.get("Authorization") != f"Basic {expected}":
+                self._answer(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                return
+            if not match or match[1] != sim.account_sid:
+                self._answer(404, {"code": 20404, "message": "not found", "status": 404})
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+            with sim.lock:
+                status = sim.failures.pop(0) if sim.failures else 0
+            if status:
+                self._answer(
+                    status,
+                    {
+                        "code": 20500 if status >= 500 else 21211,
+                        "message": "simulated failure",
+                        "status": status,
+                    },
+                )
+                return
+            kind = match[2]
+            sid = ("SM" if kind == "Messages" else "CA") + secrets.token_hex(16)
+            record = dict(form, sid=sid)
+            with sim.lock:
+                (sim.messages if kind == "Messages" else sim.calls).append(record)
+            body = {
+                "sid": sid,
+                "account_sid": sim.account_sid,
+                "to": form.get("To"),
+                "from": form.get("From"),
+                "body": form.get("Body"),
+                "status": "queued",
+            }
+            self._answer(201, body)
+
+    return Handler
