@@ -210,6 +210,7 @@ def _collect(node_id: str, f: Fields, resolves: bool) -> Node:
         finish_key=f.text("finish_key", "#"),
         store_as=f.required_text("store_as"),
         next=f.required_text("next"),
+        sensitive=f.flag("sensitive", False),
         **_input_fields(f),
     )
 

@@ -81,6 +81,9 @@ class CollectNode(InputNode):
     store_as: str
     next: str
     finish_key: str = "#"
+    # A secret (a password, ID digits): the application must not keep what was keyed in its
+    # logs, and drops vars[store_as] once the turn that used it is over.
+    sensitive: bool = False
 
     def edges(self) -> tuple[tuple[str, str], ...]:
         return (("next", self.next), *InputNode.edges(self))

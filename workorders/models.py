@@ -2,6 +2,7 @@
 
 from workorders.base import Base
 from workorders.calls import Call, CallEvent
+from workorders.cases import CourtCase, Party, PartyPhone
 from workorders.contacts import Contact
 from workorders.notifications import Notification
 from workorders.orders import NumberSequence, WorkOrder, WorkOrderEvent
@@ -13,10 +14,13 @@ __all__ = [
     "CallEvent",
     "Category",
     "Contact",
+    "CourtCase",
     "Department",
     "Handler",
     "Notification",
     "NumberSequence",
+    "Party",
+    "PartyPhone",
     "WorkOrder",
     "WorkOrderEvent",
 ]

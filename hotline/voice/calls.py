@@ -16,6 +16,7 @@ from hotline.voice.state import CallState
 from hotline.voice.twiml import Urls, render
 from ivr_flows import (
     Action,
+    CollectNode,
     Effect,
     Enqueue,
     Flow,
@@ -41,6 +42,7 @@ class CallTurn:
     node: str | None  # the node the request's URL names; None for /voice/incoming
     bad_node: bool = False
     after_commit: list[Callable[[], object]] = field(default_factory=list)
+    sensitive_input: bool = False  # the request carries a secret (keyed at a sensitive node)
 
 
 def run_turn(turn: CallTurn) -> tuple[str, CallState]:
@@ -63,6 +65,7 @@ def run_turn(turn: CallTurn) -> tuple[str, CallState]:
         )
         step = enter(flow, flow.recovery, context)
     else:
+        turn.sensitive_input = isinstance(node, CollectNode) and node.sensitive
         event = params.step_event(turn.form, is_record_node=isinstance(node, RecordNode))
         try:
             step = advance(flow, node.id, event, context)
@@ -71,12 +74,19 @@ def run_turn(turn: CallTurn) -> tuple[str, CallState]:
     flags: dict[str, bool] = {}
     actions, step = _settle(turn, flow, step, flags)
     context = dict(step.context) | flags
+    context["vars"] = _without_secrets(flow, context.get("vars") or {})
     if any(isinstance(a, Enqueue) for a in actions):
         context["transferred"] = True
     new_state = CallState(flow=flow.id, node=step.next_node, seq=state.seq + 1, context=context)
     new_state.to_row(turn.call)
     xml = render(actions, voices=settings.voices, urls=_urls(new_state.seq))
     return xml, new_state
+
+
+def _without_secrets(flow: Flow, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Vars minus what sensitive nodes collected: used within the turn, never stored."""
+    secret = {n.store_as for n in flow.nodes.values() if isinstance(n, CollectNode) and n.sensitive}
+    return {k: v for k, v in values.items() if k not in secret}
 
 
 def _settle(

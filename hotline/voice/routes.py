@@ -75,12 +75,15 @@ def _voice_turn(*, node: str | None, bad_node: bool = False) -> Response:
             log.info("step for unknown call %s: created it", info.call_sid)
         turn = CallTurn(session=session, call=call, form=request.form, node=node, bad_node=bad_node)
         xml, state = run_turn(turn)
+        kept = dict(request.form)
+        if turn.sensitive_input and "Digits" in kept:
+            kept["Digits"] = "***"  # a password or ID digits: never in the call log
         record_event(
             session,
             call=call,
             kind=EventKind.INCOMING if request.path.endswith("/incoming") else EventKind.STEP,
             dedup_key=key,
-            params=request.form,
+            params=kept,
             node=node,
             call_status=info.status,
         ).response = xml
