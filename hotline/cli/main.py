@@ -148,6 +148,7 @@ def _safe_url(url: str) -> str:
 
 def _register_subcommands() -> None:
     from hotline.api.cli import api
+    from hotline.cases_cli import cases
     from hotline.cli.run import run
     from hotline.orders.cli import workorders
     from hotline.sim.cli import sim
@@ -156,6 +157,7 @@ def _register_subcommands() -> None:
     main.add_command(sim)
     main.add_command(workorders)
     main.add_command(api)
+    main.add_command(cases)
 
 
 _register_subcommands()

@@ -15,6 +15,7 @@ from hotline.orders.jobs import enqueue_routing
 from hotline.orders.runtime import OrdersRuntime
 from hotline.voice.intents import IntentRequest, register_intent
 from ivr_flows import Outcome
+from workorders.cases import CourtCase
 from workorders.orders import Channel, WorkOrder
 from workorders.services import (
     Intake,
@@ -44,7 +45,7 @@ def init_app(app: Flask) -> None:
     register_intent(app, "lookup_work_order", lookup_work_order)
 
 
-def _runtime() -> OrdersRuntime:
+def orders_runtime() -> OrdersRuntime:
     runtime: OrdersRuntime = current_app.extensions["hotline.orders"]
     return runtime
 
@@ -68,7 +69,8 @@ def open_work_order(request: IntentRequest) -> Outcome:
     language = str(params.get("language") or "zh-CN")
     statement = (params.get("vars") or {}).get("statement") or {}
     call = request.call
-    runtime = _runtime()
+    runtime = orders_runtime()
+    case = _known_case(request)
     intake = Intake(
         channel=Channel.PHONE,
         category="other",
@@ -79,6 +81,8 @@ def open_work_order(request: IntentRequest) -> Outcome:
         recording_url=statement.get("url") or None,
         region=request.settings.default_region,
         language=language,
+        case_number=case.case_number if case else None,
+        case_division=case.division if case else None,
     )
     try:
         order, _ = register_work_order(
@@ -109,6 +113,12 @@ def open_work_order(request: IntentRequest) -> Outcome:
     )
 
 
+def _known_case(request: IntentRequest) -> CourtCase | None:
+    """The case this call is about, once the caller confirmed or keyed it (vars.case)."""
+    memory = (request.effect.params.get("vars") or {}).get("case") or {}
+    return request.session.get(CourtCase, int(memory["id"])) if memory.get("id") else None
+
+
 def _read_back(orders: list[WorkOrder], language: str, runtime: OrdersRuntime) -> str:
     names = STATE_NAMES.get(language, STATE_NAMES["en-US"])
     parts = []
@@ -129,7 +139,7 @@ def work_order_status(request: IntentRequest) -> Outcome:
     orders = open_orders_for_contact(request.session, phone_e164=phone) if phone else []
     if not orders:
         return Outcome("none")
-    text = _read_back(orders, language, _runtime())
+    text = _read_back(orders, language, orders_runtime())
     return Outcome("ok", prompt={language: text}, data={"numbers": [o.number for o in orders]})
 
 
@@ -162,6 +172,6 @@ def lookup_work_order(request: IntentRequest) -> Outcome:
     # holds the number, like a receipt.
     return Outcome(
         "ok",
-        prompt={language: _read_back([order], language, _runtime())},
+        prompt={language: _read_back([order], language, orders_runtime())},
         data={"numbers": [order.number]},
     )

@@ -35,13 +35,27 @@ def hotline() -> Flow:
     return load_flow(shipped_flows_dir() / "court_hotline.yaml")
 
 
+def unknown_caller(flow: Flow, step: Step) -> Step:
+    """The application's answer to the start-of-call matching for a caller it does not know."""
+    awaited = step.awaiting_outcome
+    if awaited is not None and awaited.name == "match_caller":
+        after = advance(flow, awaited.node, Outcome("none"), step.context)
+        return Step(
+            step.actions + after.actions,
+            step.effects + after.effects,
+            after.next_node,
+            after.context,
+        )
+    return step
+
+
 def walk(flow: Flow, events: list[Event]) -> list[Step]:
-    """Starts a call and feeds it `events`; returns every step."""
+    """Starts a call and feeds it `events` (an unknown caller); returns every step."""
     steps = [advance(flow, None, Start(), {"call_sid": "CA1"})]
     for event in events:
         last = steps[-1]
         assert last.next_node is not None, f"the call ended before {event}"
-        steps.append(advance(flow, last.next_node, event, last.context))
+        steps.append(unknown_caller(flow, advance(flow, last.next_node, event, last.context)))
     return steps
 
 
