@@ -285,7 +285,11 @@ def load_generated(
     passwords with throw-away argon2 parameters (about 20 µs instead of a quarter second):
     such data is for benchmarks only, never for production. `on_progress(done, count)` runs
     after each batch, where a caller that wants a commit per batch commits."""
-    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1) if fast else PasswordHasher()
+    hasher = (
+        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        if fast
+        else PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+    )
     records = generate_cases(count, seed=seed, today=today)
     loaded = done = 0
     while batch := list(islice(records, batch_size)):

@@ -133,9 +133,10 @@ def demo_load() -> None:
     from hotline.db import Database
     from hotline.demo import load_demo_data
 
-    database = Database(load_settings())
+    settings = load_settings()
+    database = Database(settings)
     with database.session() as session:
-        added = load_demo_data(session)
+        added = load_demo_data(session, pepper=settings.secret_key)
         session.commit()
     click.echo(f"demo data loaded ({added} new rows)")
 

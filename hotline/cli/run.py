@@ -55,7 +55,7 @@ def run(procfile: Path, port: int, no_demo: bool) -> None:
     if not no_demo:
         database = Database(settings)
         with database.session() as session:
-            load_demo_data(session)
+            load_demo_data(session, pepper=settings.secret_key)
             session.commit()
         database.dispose()
         click.echo("demo data: loaded")

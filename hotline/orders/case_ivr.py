@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import phonenumbers
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -236,6 +237,16 @@ def case_readback(request: IntentRequest) -> Outcome:
     return Outcome("ok", prompt={language: text}, data=memory)
 
 
+def _national_digits(e164: str) -> str:
+    """+8675583000001 → 075583000001: the number as dialled inside the country."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return "".join(ch for ch in national if ch.isdigit())
+
+
 def readback_text(
     session: Session, case: CourtCase, language: str, now: datetime, phone: str | None
 ) -> str:
@@ -256,7 +267,7 @@ def readback_text(
             else f"The next hearing is on {local.day} {local:%B} at {local:%H:%M}, {place}."
         )
     if case.clerk_name and case.clerk_phone:
-        digits = " ".join(case.clerk_phone.removeprefix("+86"))
+        digits = " ".join(_national_digits(case.clerk_phone))
         parts.append(
             f"书记员{case.clerk_name}，联系电话 {digits}。"
             if language == "zh-CN"
