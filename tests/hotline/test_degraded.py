@@ -1,0 +1,69 @@
+"""Callers are answered when a dependency is down: Redis (the call row carries the state),
+the database (a spoken apology instead of Twilio's error tone)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from lxml import etree
+from sqlalchemy import select
+
+from hotline import create_app
+from hotline.config import Settings
+from hotline.db import Database
+from hotline.sim.validate import validate_twiml
+from tests.helpers import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, call_params, new_call_sid, sign
+from workorders.calls import Call
+
+NOBODY = "127.0.0.1:9"  # the discard port: nothing listens there
+
+
+def app_with(settings: Settings, tmp_path: Path, **overrides: Any) -> Flask:
+    values = {
+        "env": "test",
+        "instance_path": tmp_path,
+        "database_url": settings.database_url,
+        "redis_url": settings.redis_url,
+        "twilio_account_sid": TEST_ACCOUNT_SID,
+        "twilio_auth_token": TEST_AUTH_TOKEN,
+        "secret_key": "test-secret",
+    }
+    values.update(overrides)
+    return create_app(values)
+
+
+def post(app: Flask, path: str, params: dict[str, str]) -> Any:
+    return app.test_client().post(
+        path, data=params, headers={"X-Twilio-Signature": sign("http://localhost" + path, params)}
+    )
+
+
+def test_redis_down_calls_go_on_from_the_call_row(
+    settings: Settings, database: Database, tmp_path: Path
+) -> None:
+    app = app_with(settings, tmp_path, redis_url=f"redis://{NOBODY}/0")
+    sid = new_call_sid()
+    first = post(app, "/voice/incoming", call_params(sid, CallStatus="ringing"))
+    assert first.status_code == 200 and validate_twiml(first.data) == []
+    action = etree.fromstring(first.data).find("Gather").get("action")
+    step = post(app, action.replace("http://localhost", ""), call_params(sid, Digits="2"))
+    assert step.status_code == 200 and validate_twiml(step.data) == []
+    assert b'language="en-US"' in step.data  # the language came back from the call row
+    done = post(app, "/voice/status", call_params(sid, CallStatus="completed", SequenceNumber="0"))
+    assert done.status_code == 204  # the outcome job could not be queued: logged, not failed
+    with database.session() as session:
+        call = session.execute(select(Call).where(Call.call_sid == sid)).scalar_one()
+        assert (call.status, call.language) == ("completed", "en-US")
+    health = app.test_client().get("/healthz?strict=1")
+    assert health.status_code == 503 and not health.get_json()["checks"]["redis"]["ok"]
+
+
+def test_database_down_the_caller_hears_an_apology(settings: Settings, tmp_path: Path) -> None:
+    app = app_with(settings, tmp_path, database_url=f"postgresql+psycopg://nobody@{NOBODY}/none")
+    response = post(app, "/voice/incoming", call_params(new_call_sid(), CallStatus="ringing"))
+    assert response.status_code == 200 and validate_twiml(response.data) == []
+    doc = etree.fromstring(response.data)
+    assert doc.find("Say").text and doc.find("Hangup") is not None
+    assert app.test_client().get("/healthz").get_json()["checks"]["database"]["ok"] is False
