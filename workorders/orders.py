@@ -38,7 +38,7 @@ class WorkOrder(Base):
     external_ref: Mapped[str | None] = mapped_column(String(100))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
     contact_name: Mapped[str | None] = mapped_column(String(200))
-    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    contact_phone: Mapped[str | None] = mapped_column(String(20), index=True)
     contact_address: Mapped[str | None] = mapped_column(String(400))
     anonymous: Mapped[bool] = mapped_column(default=False)  # name and number hidden from handlers
     language: Mapped[str] = mapped_column(String(16), default="zh-CN")  # for messages to them

@@ -45,17 +45,19 @@ def db_downgrade(revision: str) -> None:
 @click.argument("queues", nargs=-1)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--no-scheduler", is_flag=True, help="Do not run the RQ scheduler in this worker.")
-def worker(queues: tuple[str, ...], burst: bool, no_scheduler: bool) -> None:
+@click.option("--fork", is_flag=True, help="Fork a fresh process per job (RQ's default Worker).")
+def worker(queues: tuple[str, ...], burst: bool, no_scheduler: bool, fork: bool) -> None:
     """Run an RQ worker on QUEUES (default: default)."""
     from hotline.worker import run_worker
 
-    sys.exit(
-        0
-        if run_worker(
-            load_settings(), queues or ("default",), burst=burst, scheduler=not no_scheduler
-        )
-        else 1
+    ok = run_worker(
+        load_settings(),
+        queues or ("default",),
+        burst=burst,
+        scheduler=not no_scheduler,
+        fork=fork,
     )
+    sys.exit(0 if ok else 1)
 
 
 @main.command()

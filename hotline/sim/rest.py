@@ -23,7 +23,8 @@ class RestSim:
     auth_token: str
     messages: list[dict[str, str]] = field(default_factory=list)
     calls: list[dict[str, str]] = field(default_factory=list)
-    failures: list[int] = field(default_factory=list)  # statuses to answer next, in order
+    # (status, recipient or None for anyone): the next matching requests fail with them
+    failures: list[tuple[int, str | None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
 
@@ -32,9 +33,10 @@ class RestSim:
         assert self.server is not None
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def fail_next(self, *statuses: int) -> None:
+    def fail_next(self, *statuses: int, to: str | None = None) -> None:
+        """Answer the next request(s) to `to` (or anyone) with these error statuses."""
         with self.lock:
-            self.failures.extend(statuses)
+            self.failures.extend((status, to) for status in statuses)
 
     def start(self) -> RestSim:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -72,7 +74,12 @@ def _handler(sim: RestSim) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
             with sim.lock:
-                status = sim.failures.pop(0) if sim.failures else 0
+                status = 0
+                for i, (code, to) in enumerate(sim.failures):
+                    if to is None or to == form.get("To"):
+                        status = code
+                        del sim.failures[i]
+                        break
             if status:
                 self._answer(
                     status,

@@ -15,7 +15,7 @@ from hotline.notify import TemporaryFailure, send_notification
 from hotline.sim.rest import RestSim
 from tests.conftest import worker_env
 from workorders.calendar import load_calendar
-from workorders.notifications import Notification
+from workorders.notifications import OUTBOX_KEY, Notification
 from workorders.services import Intake, register_work_order
 
 
@@ -42,6 +42,8 @@ def new_letter(database: Database, phone: str = "+8613755556666") -> int:
             actor="staff",
             calendar=load_calendar(),
         )
+        # This test runs the send job itself: keep the session's worker from racing it.
+        session.info.pop(OUTBOX_KEY)
         session.commit()
         return session.execute(
             select(Notification.id).where(Notification.work_order_id == order.id)
@@ -70,13 +72,13 @@ def test_twilio_failures_are_retried_refusals_are_not(
     as_worker: None, database: Database, rest_sim: RestSim
 ) -> None:
     nid = new_letter(database)
-    rest_sim.fail_next(500)
+    rest_sim.fail_next(500, to="+8613755556666")
     with pytest.raises(TemporaryFailure, match="500"):
         send_notification(nid)
     assert (row(database, nid).status, row(database, nid).attempts) == ("pending", 1)
     assert send_notification(nid) == "sent"  # the retry
     refused = new_letter(database, phone="+8613755557777")
-    rest_sim.fail_next(400)
+    rest_sim.fail_next(400, to="+8613755557777")
     assert send_notification(refused) == "failed"
     assert "400" in (row(database, refused).last_error or "")
 
