@@ -40,6 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         )
 
     from hotline.flows import load_checked_flows
+    from hotline.knowledge import ivr as faq_intents
     from hotline.orders import case_ivr as case_intents
     from hotline.orders import ivr as order_intents
     from hotline.orders.runtime import load_runtime
@@ -50,6 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["hotline.orders"] = load_runtime(settings)
     order_intents.init_app(app)
     case_intents.init_app(app)
+    faq_intents.init_app(app)
     db.init_app(app)
     app.extensions["hotline.call_states"] = CallStateStore(
         lambda: redis_client(settings), settings.call_state_ttl_s

@@ -66,6 +66,7 @@ class Settings:
     calendar_path: str = ""  # folder of <region>-<year>.yaml holiday files; default: shipped
     routing_rules_path: str = ""  # default: workorders/routing_rules.yaml
     organisation_path: str = ""  # default: workorders/organisation.yaml
+    faq_path: str = ""  # default: hotline/knowledge/faq.yaml
     remind_before_days: int = 1
     escalate_after_days: int = 2
     sweep_interval_s: int = 300
