@@ -23,7 +23,9 @@ NOBODY = "127.0.0.1:9"  # the discard port: nothing listens there
 def app_with(settings: Settings, tmp_path: Path, **overrides: Any) -> Flask:
     values = {
         "env": "test",
-        "instance_path": tmp_path,
+        # The session's instance: with no REDIS_URL its embedded Redis is the one used, and
+        # no test leaves a Redis server of its own running.
+        "instance_path": settings.instance_path,
         "database_url": settings.database_url,
         "redis_url": settings.redis_url,
         "twilio_account_sid": TEST_ACCOUNT_SID,
