@@ -23,8 +23,9 @@ REPEAT_WINDOWS = (timedelta(hours=24), timedelta(hours=48))
 SHARED_NUMBER_CASES = 5
 CLOSED_STAGES = frozenset({"closed", "archived", "结案", "已结案"})
 # rapidfuzz ratio from which a typed or transcribed name counts: Chinese names are 2–3
-# characters, so one wrong character must still match (2 of 3 alike scores 67).
-NAME_MATCH_SCORE = 60
+# characters, so one wrong character must still match (2 of 3 alike scores 67, 1 of 2
+# scores 50). It only narrows the caller's own few candidates, so lenient is safe.
+NAME_MATCH_SCORE = 50
 
 
 @dataclass
