@@ -131,3 +131,28 @@ def due_timers(
         ).scalars()
     )
     return [t for key, t in keys.items() if key not in done]
+
+
+def fire_due_timers(
+    session: Session,
+    *,
+    calendar: BusinessCalendar,
+    now: datetime | None = None,
+    remind_before_days: int = 1,
+    escalate_after_days: int = 2,
+) -> int:
+    """The sweep: fire every due timer whose event is missing; the caller commits."""
+    now = now or utcnow()
+    timers = due_timers(
+        session,
+        calendar=calendar,
+        now=now,
+        remind_before_days=remind_before_days,
+        escalate_after_days=escalate_after_days,
+    )
+    return sum(
+        fire_timer(
+            session, order_id=t.order_id, kind=t.kind, deadline_iso=t.deadline.isoformat(), now=now
+        )
+        for t in timers
+    )

@@ -102,26 +102,21 @@ def _holidays(cal: object, year: int) -> list[tuple[str, str]]:
 @workorders.command("sweep")
 def sweep() -> None:
     """Fire every due reminder / overdue / escalation now (what the periodic sweep does)."""
+    from hotline import clock
     from hotline.orders.runtime import load_runtime
-    from workorders.timers import due_timers, fire_timer
+    from workorders.timers import fire_due_timers
 
     settings = load_settings()
     runtime = load_runtime(settings)
     database = Database(settings)
-    fired = 0
     with database.session() as session:
-        for timer in due_timers(
+        fired = fire_due_timers(
             session,
             calendar=runtime.calendar,
+            now=clock.now(settings),
             remind_before_days=runtime.remind_before_days,
             escalate_after_days=runtime.escalate_after_days,
-        ):
-            fired += fire_timer(
-                session,
-                order_id=timer.order_id,
-                kind=timer.kind,
-                deadline_iso=timer.deadline.isoformat(),
-            )
+        )
         session.commit()
     click.echo(f"{fired} timer(s) fired")
 

@@ -19,7 +19,7 @@ from hotline.notify import resend_pending
 from hotline.orders.runtime import OrdersRuntime, cached_runtime
 from workorders.dispatching import route_order
 from workorders.orders import WorkOrder
-from workorders.timers import due_timers, fire_timer, order_timers
+from workorders.timers import fire_due_timers, fire_timer, order_timers
 
 log = logging.getLogger(__name__)
 
@@ -83,23 +83,14 @@ def sweep_due() -> int:
     settings = worker_settings()
     runtime = cached_runtime(settings)
     now = clock.now(settings)
-    fired = 0
     with worker_database().session() as session:
-        for timer in due_timers(
+        fired = fire_due_timers(
             session,
             calendar=runtime.calendar,
             now=now,
             remind_before_days=runtime.remind_before_days,
             escalate_after_days=runtime.escalate_after_days,
-        ):
-            if fire_timer(
-                session,
-                order_id=timer.order_id,
-                kind=timer.kind,
-                deadline_iso=timer.deadline.isoformat(),
-                now=now,
-            ):
-                fired += 1
+        )
         session.commit()
         resent = resend_pending(settings, session)
     log.info("job %s: sweep fired %d timer(s), re-queued %d message(s)", _job_id(), fired, resent)
