@@ -71,7 +71,8 @@ def run(procfile: Path, port: int, no_demo: bool) -> None:
         f"\nhotline is starting on {base}\n"
         f"  health:          {base}/healthz\n"
         f"  simulated call:  .venv/bin/hotline sim call --url http://127.0.0.1:{port} "
-        f"--from +8613800138000 --digits 2,4,1,2\n"
+        f"--from +8613800138000 --digits 1,1,1,123456#,2\n"
+        f"                   (the demo caller: confirms his case, keys its password, hears it)\n"
         f"  stop:            Ctrl-C\n"
     )
     manager = Manager(Printer(sys.stdout))
