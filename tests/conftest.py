@@ -18,7 +18,7 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import MetaData
 from werkzeug.serving import make_server
 
 from hotline import create_app
@@ -28,7 +28,6 @@ from hotline.migrate import upgrade
 from hotline.redis_store import redis_client, stop_embedded_redis
 from hotline.sim.rest import RestSim
 from tests.helpers import HOTLINE_NUMBER, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, sign
-from workorders.models import Base
 from workorders.organisation import load_organisation
 
 
@@ -74,8 +73,10 @@ def database(settings: Settings) -> Iterator[Database]:
     db = Database(settings)
     if db.engine.dialect.name == "postgresql":
         with db.engine.begin() as conn:
-            Base.metadata.drop_all(conn)
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            # Whatever an earlier run or another version left: reflect and drop it all.
+            existing = MetaData()
+            existing.reflect(conn)
+            existing.drop_all(conn)
     upgrade(settings)
     with db.session() as session:  # reference data every test may use
         load_organisation(session)
