@@ -43,7 +43,12 @@ def upsert_call(session: Session, *, info: CallInfo, region: str = "CN") -> tupl
     out of order), so creation is an insert that ignores conflicts and the row is then read
     `FOR UPDATE`, serialising the rest of the transaction per call.
     """
-    locked = select(Call).where(Call.call_sid == info.call_sid).with_for_update()
+    locked = (
+        select(Call)
+        .where(Call.call_sid == info.call_sid)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     call = session.execute(locked).scalar_one_or_none()
     if call is not None:  # every webhook after the first: one statement
         return call, False

@@ -51,7 +51,10 @@ def verify_identity(
     counter; the caller's transaction commits. `check_password` is the password hasher's
     verify (injected: argon2 lives in the case registry)."""
     case = session.execute(
-        select(CourtCase).where(CourtCase.id == case_id).with_for_update()
+        select(CourtCase)
+        .where(CourtCase.id == case_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).scalar_one()
     if is_locked(case, now):
         return Check(CheckResult.LOCKED, 0, case.check_locked_until)

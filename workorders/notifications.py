@@ -4,7 +4,7 @@ a committed one is never forgotten (the sweep re-sends what is still pending).""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String, Text, select
@@ -89,7 +89,7 @@ def add_notification(
     """Queue a text to the order's contact; None when there is nobody to text or it exists."""
     if not order.contact_phone:
         return None
-    key = f"{kind}:{order.id}:{order.deadline_at.isoformat(timespec='minutes')}"
+    key = f"{kind}:{order.id}:{order.deadline_at.astimezone(UTC).isoformat(timespec='minutes')}"
     if kind is NotificationKind.REPLIED:
         key = f"{kind}:{order.id}:{order.redo_count}"
     exists = session.execute(select(Notification.id).where(Notification.dedup_key == key)).first()

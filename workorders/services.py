@@ -197,7 +197,11 @@ def register_work_order(
 
 def get_order(session: Session, order_id: int, *, lock: bool = False) -> WorkOrder:
     query = select(WorkOrder).where(WorkOrder.id == order_id)
-    order = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+    if lock:
+        # populate_existing: an order this session read before must be refreshed by the locked
+        # read, or its stale version would make the update fail as a false conflict.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    order = session.execute(query).scalar_one_or_none()
     if order is None:
         raise NotFound(f"work order {order_id}")
     return order

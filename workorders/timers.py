@@ -9,7 +9,7 @@ SQL alone whatever a lost job (Redis flushed) did not do.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,7 +35,8 @@ class DueTimer:
 
 
 def timer_key(order_id: int, kind: str, deadline: datetime) -> str:
-    return f"{kind}:{order_id}:{deadline.isoformat(timespec='minutes')}"
+    # In UTC: the same instant must give the same key whatever zone the value came in.
+    return f"{kind}:{order_id}:{deadline.astimezone(UTC).isoformat(timespec='minutes')}"
 
 
 def order_timers(
@@ -62,8 +63,9 @@ def fire_timer(
 ) -> bool:
     """Write the timer's event if it is still due for the order's current deadline.
 
-    Returns False (nothing written) when the order is gone, closed, its deadline moved, the
-    timer is not due yet, or the event exists already."""
+    Returns False (nothing written) when the order is gone or closed, its deadline moved, or
+    the event exists already. When it is due is the caller's to know: the scheduled job runs
+    at the timer's time, the sweep picks only due timers."""
     now = now or utcnow()
     try:
         order = get_order(session, order_id, lock=True)
@@ -71,10 +73,8 @@ def fire_timer(
         return False  # a job tolerates its row being gone
     if order.state not in TIMED_STATES:
         return False
-    if order.deadline_at.isoformat(timespec="minutes") != datetime.fromisoformat(
-        deadline_iso
-    ).isoformat(timespec="minutes"):
-        return False
+    if abs(order.deadline_at - datetime.fromisoformat(deadline_iso)) >= timedelta(minutes=1):
+        return False  # the deadline moved (extension, redo): this timer is for the old one
     key = timer_key(order.id, kind, order.deadline_at)
     exists = session.execute(
         select(WorkOrderEvent.id).where(WorkOrderEvent.dedup_key == key)
