@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
 from tests.stories.conftest import Hotline
+from workorders.orders import WorkOrder
 
 
 def test_a_question_answered_on_the_spot(hotline: Hotline) -> None:
@@ -19,4 +22,8 @@ def test_a_question_answered_on_the_spot(hotline: Hotline) -> None:
     assert call.status == "completed"
     assert call.language == "en-US"
     assert call.from_e164 == "+14155550123"
-    # Work orders arrive with the work-order issue; then: assert none was opened for this call.
+    with hotline.database.session() as session:
+        opened = session.scalar(
+            select(func.count()).select_from(WorkOrder).where(WorkOrder.call_id == call.id)
+        )
+    assert opened == 0  # answered on the spot: no work order
