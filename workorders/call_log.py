@@ -175,3 +175,14 @@ def final_outcome(call: Call) -> CallOutcome:
 
 
 _FAILED = frozenset({CallStatus.BUSY, CallStatus.FAILED, CallStatus.NO_ANSWER, CallStatus.CANCELED})
+
+
+def calls_without_outcome(session: Session, *, ended_before: datetime) -> list[str]:
+    """Finished calls whose outcome job never ran (lost with Redis): the sweep re-queues them."""
+    return list(
+        session.execute(
+            select(Call.call_sid)
+            .where(Call.outcome.is_(None), Call.ended_at.is_not(None), Call.ended_at < ended_before)
+            .limit(1000)
+        ).scalars()
+    )

@@ -33,6 +33,15 @@ def routing_input(order: WorkOrder) -> RoutingInput:
     )
 
 
+def returned_by(order: WorkOrder) -> set[str]:
+    """Departments that sent this order back (their codes, from the return events)."""
+    return {
+        str(e.data.get("department"))
+        for e in order.events
+        if e.move == Move.RETURN and e.data.get("department")
+    }
+
+
 def route_order(
     session: Session,
     *,
@@ -47,6 +56,18 @@ def route_order(
     if order.state != State.REGISTERED:
         return None
     decision = rules.route(routing_input(order))
+    refused = returned_by(order)
+    if decision.department in refused:
+        # Never back to a department that returned it (no ping-pong): the default department
+        # (the hotline's own staff) takes it, or a dispatcher does.
+        if rules.default_department in refused:
+            log.warning(
+                "%s: returned by every candidate department; left for the dispatcher", order.number
+            )
+            return None
+        decision = RouteDecision(
+            rules.default_department, None, (f"returned by {', '.join(sorted(refused))}",)
+        )
     department = department_by_code(session, decision.department)
     handlers = handler_loads(session, department.id)
     chosen = choose_handler(

@@ -389,6 +389,19 @@ def open_orders_for_contact(session: Session, *, phone_e164: str) -> list[WorkOr
     )
 
 
+def unrouted_orders(session: Session, *, registered_before: datetime) -> list[int]:
+    """Orders still waiting for routing since before the given time: their routing job was
+    lost (Redis flushed, worker killed) or a return sent them back; the sweep re-queues them."""
+    return list(
+        session.execute(
+            select(WorkOrder.id)
+            .where(WorkOrder.state == State.REGISTERED, WorkOrder.updated_at < registered_before)
+            .order_by(WorkOrder.id)
+            .limit(1000)
+        ).scalars()
+    )
+
+
 def handler_loads(session: Session, department_id: int) -> list[tuple[Handler, int]]:
     """Active handlers of a department with their number of open orders."""
     open_count = (

@@ -7,21 +7,26 @@ scheduling happens after the caller's commit, with natural job ids so repeats ad
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import redis
 from rq import get_current_job
 
 from hotline import clock
 from hotline.config import Settings
-from hotline.jobs import get_queue, worker_database, worker_settings
+from hotline.jobs import enqueue_call_outcome, get_queue, worker_database, worker_settings
 from hotline.notify import resend_pending
 from hotline.orders.runtime import OrdersRuntime, cached_runtime
+from workorders.call_log import calls_without_outcome
 from workorders.dispatching import route_order
 from workorders.orders import WorkOrder
+from workorders.services import unrouted_orders
 from workorders.timers import fire_due_timers, fire_timer, order_timers
 
 log = logging.getLogger(__name__)
+
+# A job not done this long after its row says it should have been is taken as lost.
+LOST_JOB_AFTER = timedelta(minutes=2)
 
 
 def _job_id() -> str:
@@ -93,7 +98,25 @@ def sweep_due() -> int:
         )
         session.commit()
         resent = resend_pending(settings, session)
-    log.info("job %s: sweep fired %d timer(s), re-queued %d message(s)", _job_id(), fired, resent)
+        stale = datetime.now(UTC) - LOST_JOB_AFTER
+        rerouted = [
+            i
+            for i in unrouted_orders(session, registered_before=stale)
+            if enqueue_routing(settings, i)
+        ]
+        outcomes = [
+            sid
+            for sid in calls_without_outcome(session, ended_before=stale)
+            if enqueue_call_outcome(settings, sid)
+        ]
+    log.info(
+        "job %s: sweep fired %d timer(s), re-queued %d message(s), %d routing(s), %d outcome(s)",
+        _job_id(),
+        fired,
+        resent,
+        len(rerouted),
+        len(outcomes),
+    )
     return fired
 
 

@@ -155,3 +155,45 @@ def test_deadline_timers_fire_in_the_worker_and_the_sweep_recovers_lost_jobs(
     )
     assert job.return_value() is False
     assert events(database, late.id).count("remind") == 1
+
+
+def test_the_sweep_requeues_lost_routing_and_call_outcomes(
+    worker: Any, database: Database, settings: Settings
+) -> None:
+    from workorders.calls import Call
+
+    calendar = load_calendar()
+    long_ago = datetime.now(UTC) - timedelta(minutes=10)
+    with database.session() as session:
+        order, _ = register_work_order(
+            session,
+            intake=Intake(channel="web", category="enforcement", summary="网上留言：判决未执行"),
+            actor="web",
+            calendar=calendar,
+        )
+        order.updated_at = long_ago  # registered, and its routing job never ran
+        call = Call(
+            call_sid=f"CA{'e' * 24}{order.id:08d}",
+            status="completed",
+            started_at=long_ago,
+            ended_at=long_ago,
+            step_seq=2,
+            flow_context={},
+        )
+        session.add(call)
+        session.commit()
+    get_queue(settings).enqueue(sweep_due)
+
+    def routed() -> bool:
+        with database.session() as session:
+            return session.get(WorkOrder, order.id).state == "dispatched"  # type: ignore[union-attr]
+
+    wait_for(routed, timeout=30)
+    wait_for(lambda: _outcome(database, call.call_sid), timeout=30)
+
+
+def _outcome(database: Database, sid: str) -> str | None:
+    from workorders.calls import Call
+
+    with database.session() as session:
+        return session.execute(select(Call.outcome).where(Call.call_sid == sid)).scalar_one()

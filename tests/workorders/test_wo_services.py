@@ -325,3 +325,36 @@ def test_timers_fire_once_and_follow_the_deadline(
     stale = (order.deadline_at - timedelta(days=1)).isoformat()
     assert not fire_timer(session, order_id=order.id, kind="remind", deadline_iso=stale, now=now)
     assert not fire_timer(session, order_id=10**9, kind="remind", deadline_iso=stale, now=now)
+
+
+def test_a_returned_order_is_never_routed_back_to_who_returned_it(
+    session: Session, calendar: BusinessCalendar, rules: RoutingRules
+) -> None:
+    order, _ = register_work_order(
+        session, intake=intake(category="other", channel="phone"), actor="ivr", calendar=calendar
+    )
+    route_order(session, order_id=order.id, rules=rules, calendar=calendar)
+    assert order.department is not None and order.department.code == "enforcement"
+    move_work_order(
+        session,
+        order_id=order.id,
+        move=Move.RETURN,
+        actor="handler:en-01",
+        calendar=calendar,
+        request=MoveRequest(reason="not_ours", note="民事纠纷"),
+    )
+    session.flush()
+    again = route_order(session, order_id=order.id, rules=rules, calendar=calendar)
+    assert again is not None and again.department == "litigation_service"
+    assert "returned by enforcement" in again.reasons
+    move_work_order(
+        session,
+        order_id=order.id,
+        move=Move.RETURN,
+        actor="handler:ls-01",
+        calendar=calendar,
+        request=MoveRequest(reason="other", note="请人工分派"),
+    )
+    session.flush()
+    assert route_order(session, order_id=order.id, rules=rules, calendar=calendar) is None
+    assert order.state == "registered"  # left for a dispatcher
