@@ -22,8 +22,6 @@ from workorders.calls import Call
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("default", "speech")
-
 
 def get_queue(settings: Settings, name: str = "default") -> Queue:
     return Queue(name, connection=redis_client(settings), serializer=JSONSerializer)

@@ -37,6 +37,7 @@ class Candidate:
     party: Party | None = None
     score: float = 0.0
     reasons: list[str] = field(default_factory=list)
+    repeat: bool = False  # the matter of the caller's previous call (within the window)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -54,7 +55,6 @@ class Candidate:
 class Match:
     candidates: list[Candidate]
     shared_number: bool = False  # the number belongs to many parties: not a basis to choose
-    repeat_of: Call | None = None  # the caller's previous call inside the repeat window
 
     @property
     def best(self) -> Candidate | None:
@@ -137,7 +137,7 @@ def match_caller(
     if repeat is not None:
         _boost_last_matter(found, repeat, now)
     ranked = sorted(found.values(), key=lambda c: (-c.score, c.key))
-    return Match(ranked, shared_number=shared, repeat_of=repeat)
+    return Match(ranked, shared_number=shared)
 
 
 def _boost_last_matter(found: dict[tuple[str, int], Candidate], call: Call, now: datetime) -> None:
@@ -151,6 +151,7 @@ def _boost_last_matter(found: dict[tuple[str, int], Candidate], call: Call, now:
         same_case = cand.case is not None and cand.case.id == case_id
         same_order = cand.order is not None and cand.order.id == order_id
         if same_case or same_order:
+            cand.repeat = True
             cand.add(40, f"the matter of a call {hours} h ago (repeat within {window})")
 
 

@@ -85,14 +85,13 @@ def identify_caller(request: IntentRequest) -> Outcome:
     if best.case is None:
         return _repeat_matter(request, order, None, now) if order is not None else Outcome("none")
     spoken = _spoken_case(best.case, language)
-    repeat = any("call" in r and "ago" in r for r in best.reasons)
     prompt = (
         _say(
             language,
             f"您之前来电咨询过{spoken}案件，这次还是这个案件吗？",
             f"You called earlier about {spoken}. Is this call about the same case?",
         )
-        if repeat
+        if best.repeat
         else _say(language, f"您是否来电咨询{spoken}案件？", f"Are you calling about {spoken}?")
     )
     return Outcome("case", prompt=prompt, data=_case_memory(best.case))

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from hotline.cli.common import load_settings
 from hotline.db import Database
+from workorders.calendar import BusinessCalendar
 
 
 @click.group("workorders")
@@ -86,13 +87,13 @@ def calendar(year: int | None) -> None:
         click.echo(f"  {name}: {days}")
 
 
-def _holidays(cal: object, year: int) -> list[tuple[str, str]]:
+def _holidays(cal: BusinessCalendar, year: int) -> list[tuple[str, str]]:
     from datetime import date, timedelta
 
     found: dict[str, list[date]] = {}
     d = date(year, 1, 1)
     while d.year == year:
-        name = cal.holiday_name(d)  # type: ignore[attr-defined]
+        name = cal.holiday_name(d)
         if name:
             found.setdefault(name, []).append(d)
         d += timedelta(days=1)

@@ -21,6 +21,7 @@ from ivr_flows import (
     Enqueue,
     Flow,
     RecordNode,
+    Start,
     Step,
     UnknownNode,
     advance,
@@ -58,7 +59,7 @@ def run_turn(turn: CallTurn) -> tuple[str, CallState]:
     context: dict[str, Any] = dict(state.context)
     node = flow.nodes.get(turn.node) if turn.node is not None else None
     if turn.node is None and not turn.bad_node:
-        step = advance(flow, None, params.start_event(), context)
+        step = advance(flow, None, Start(), context)
     elif node is None:
         log.warning(
             "call %s: unknown node %r, resuming at %s", turn.call.call_sid, turn.node, flow.recovery

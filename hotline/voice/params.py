@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-from ivr_flows import Digits, Event, Outcome, Recorded, Speech, Start
+from ivr_flows import Digits, Event, Outcome, Recorded, Speech
 from workorders.call_log import CallInfo
 
 _SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
@@ -56,10 +56,6 @@ def step_event(form: Mapping[str, str], *, is_record_node: bool) -> Event:
         digits = clean_digits(form.get("Digits"))
         return Digits("" if digits == "hangup" else digits)
     return Digits("")  # a Redirect after a Gather that fell through: no input
-
-
-def start_event() -> Event:
-    return Start()
 
 
 def to_int(raw: str | None) -> int | None:

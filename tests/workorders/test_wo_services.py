@@ -41,6 +41,25 @@ def intake(**kw: object) -> Intake:
     return Intake(**values)  # type: ignore[arg-type]
 
 
+def make_moves(
+    session: Session,
+    calendar: BusinessCalendar,
+    order: WorkOrder,
+    steps: list[tuple[Move, dict[str, str]]],
+) -> None:
+    """Walk an order through moves at MONDAY, each with its request's fields."""
+    for move, fields in steps:
+        move_work_order(
+            session,
+            order_id=order.id,
+            move=move,
+            actor="t",
+            calendar=calendar,
+            request=MoveRequest(**fields),
+            now=MONDAY,
+        )
+
+
 def moves(session: Session, order: WorkOrder) -> list[str]:
     return list(
         session.execute(
@@ -160,16 +179,12 @@ def test_extension_only_before_the_deadline(session: Session, calendar: Business
     order, _ = register_work_order(
         session, intake=intake(), actor="t", calendar=calendar, now=MONDAY
     )
-    for m, kw in ((Move.DISPATCH, {"department": "enforcement"}), (Move.ACCEPT, {})):
-        move_work_order(
-            session,
-            order_id=order.id,
-            move=m,
-            actor="t",
-            calendar=calendar,
-            request=MoveRequest(**kw),
-            now=MONDAY,
-        )  # type: ignore[arg-type]
+    make_moves(
+        session,
+        calendar,
+        order,
+        [(Move.DISPATCH, {"department": "enforcement"}), (Move.ACCEPT, {})],
+    )
     with pytest.raises(WorkOrderError, match="before the deadline") as err:
         move_work_order(
             session,
@@ -189,21 +204,17 @@ def test_dissatisfied_follow_up_reopens_as_a_redo(
     order, _ = register_work_order(
         session, intake=intake(), actor="t", calendar=calendar, now=MONDAY
     )
-    for m, kw in (
-        (Move.DISPATCH, {"department": "enforcement"}),
-        (Move.ACCEPT, {}),
-        (Move.REPLY, {"note": "done"}),
-        (Move.COMPLETE, {}),
-    ):
-        move_work_order(
-            session,
-            order_id=order.id,
-            move=m,
-            actor="t",
-            calendar=calendar,
-            request=MoveRequest(**kw),
-            now=MONDAY,
-        )  # type: ignore[arg-type]
+    make_moves(
+        session,
+        calendar,
+        order,
+        [
+            (Move.DISPATCH, {"department": "enforcement"}),
+            (Move.ACCEPT, {}),
+            (Move.REPLY, {"note": "done"}),
+            (Move.COMPLETE, {}),
+        ],
+    )
     later = MONDAY + timedelta(days=2)
     record_follow_up(
         session,
