@@ -5,8 +5,11 @@ VENV ?= .venv
 PORT ?= 5000
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# Debian packages the tests need: speech synthesis and audio tools for the real-model speech
+# tests, real telephone recordings, and Chromium for the console's browser tests.
+SYSTEM_PACKAGES ?= espeak-ng sox asterisk-core-sounds-en-wav chromium fonts-noto-cjk
 
-.PHONY: run test lint typecheck pytest bench bench-quick clean
+.PHONY: run test lint typecheck pytest bench bench-quick clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +24,16 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --editable '.[test]'
 	@touch $@ $(VENV)/.installed-run
 
+# Installs only what is missing; needs root (or sudo) and Debian's apt.
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages: $$missing"; \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
 run: $(VENV)/.installed-run
 	PORT=$(PORT) $(BIN)/hotline run --port $(PORT)
 
@@ -32,7 +45,7 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy ivr_flows workorders hotline
 
-pytest: $(VENV)/.installed-test
+pytest: $(VENV)/.installed-test system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
