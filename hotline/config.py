@@ -72,10 +72,20 @@ class Settings:
     sweep_interval_s: int = 300
     clock_override: int = 0  # 1: work-order time may be shifted (tests, demos); never production
     log_level: str = "INFO"
+    # Where webhooks spool what callers did while the database is down (default: instance/spool).
+    spool_path: str = ""
+    # A slow database must fail fast enough for the caller to hear the emergency flow well
+    # inside Twilio's 15 s webhook limit (PostgreSQL only; SQLite has its own busy timeout).
+    db_connect_timeout_s: int = 3
+    db_statement_timeout_ms: int = 5000
 
     @property
     def embedded_redis(self) -> bool:
         return not self.redis_url
+
+    @property
+    def spool_folder(self) -> Path:
+        return Path(self.spool_path) if self.spool_path else self.instance_path / "spool"
 
     @property
     def redis_socket(self) -> Path:

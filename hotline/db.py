@@ -77,6 +77,18 @@ def _sqlite_engine(database_url: str, **kwargs: Any) -> Engine:
     return engine
 
 
+def _timeouts(settings: Settings) -> dict[str, Any]:
+    """A down or stuck PostgreSQL fails a request in seconds, so the webhook can still answer
+    (emergency flow) inside Twilio's 15 s; migrations (make_engine alone) have no such limit."""
+    if settings.database_url.startswith("sqlite"):
+        return {}
+    options = f"-c statement_timeout={settings.db_statement_timeout_ms}"
+    return {
+        "connect_args": {"connect_timeout": settings.db_connect_timeout_s, "options": options},
+        "pool_timeout": settings.db_connect_timeout_s,
+    }
+
+
 def ensure_sqlite_folder(settings: Settings) -> None:
     if settings.database_url.startswith("sqlite:///"):
         path = settings.database_url.removeprefix("sqlite:///")
@@ -91,7 +103,7 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         ensure_sqlite_folder(settings)
-        self.engine = make_engine(settings.database_url)
+        self.engine = make_engine(settings.database_url, **_timeouts(settings))
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         from hotline.notify import install_outbox  # here: notify's jobs import this module
 

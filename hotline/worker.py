@@ -10,8 +10,10 @@ from collections.abc import Sequence
 import redis
 from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
+from sqlalchemy.exc import SQLAlchemyError
 
 from hotline.config import Settings
+from hotline.db import Database
 from hotline.jobs import get_queue, worker_settings
 from hotline.redis_store import redis_client
 
@@ -66,10 +68,37 @@ def run_clock(settings: Settings) -> None:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     log.info("clock: a sweep every %s s", settings.sweep_interval_s)
+    database = None
     while True:
         try:
             if tick_sweep(settings):
                 log.info("clock: sweep queued")
         except redis.RedisError as exc:
             log.warning("clock: sweep tick skipped: %s", exc)
+        database = tick_spool(settings, database)
         time.sleep(max(1, min(settings.sweep_interval_s, 60)))
+
+
+def tick_spool(settings: Settings, database: Database | None) -> Database | None:
+    """Replay the calls this machine spooled while the database was down, once it is back.
+    The spool is a local file, so this runs in the clock (one per machine), not in RQ."""
+    from hotline.spool import Spool
+
+    if not Spool(settings.spool_folder).pending():
+        return database
+    from hotline.voice.spool_replay import replay_spool
+
+    database = database or Database(settings)
+    try:
+        report = replay_spool(settings, database)
+    except SQLAlchemyError as exc:
+        log.warning("clock: spool replay waits for the database: %s", exc)
+        return database
+    log.info(
+        "clock: spool replayed: %d records, %d new, %d already known, %d orders opened",
+        report.records,
+        report.applied,
+        report.duplicates,
+        len(report.orders),
+    )
+    return database

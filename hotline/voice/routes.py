@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 from flask import Response, current_app, request
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from hotline.db import get_session
 from hotline.jobs import enqueue_call_outcome
-from hotline.voice import bp, params
+from hotline.voice import bp, emergency, params
 from hotline.voice.calls import CallTurn, run_turn
 from hotline.voice.signature import require_twilio_signature
 from hotline.voice.twiml import render_hold, render_message
@@ -60,6 +60,7 @@ def _voice_turn(*, node: str | None, bad_node: bool = False) -> Response:
     if info is None:
         log.warning("voice request to %s without a usable CallSid", request.path)
         return sorry()
+    form = emergency.request_form()
     session = get_session()
     try:
         call, created = upsert_call(
@@ -73,9 +74,9 @@ def _voice_turn(*, node: str | None, bad_node: bool = False) -> Response:
             return twiml(replay.response)
         if created and node is not None:
             log.info("step for unknown call %s: created it", info.call_sid)
-        turn = CallTurn(session=session, call=call, form=request.form, node=node, bad_node=bad_node)
+        turn = CallTurn(session=session, call=call, form=form, node=node, bad_node=bad_node)
         xml, state = run_turn(turn)
-        kept = dict(request.form)
+        kept = dict(form)
         if turn.sensitive_input and "Digits" in kept:
             kept["Digits"] = "***"  # a password or ID digits: never in the call log
         record_event(
@@ -88,6 +89,14 @@ def _voice_turn(*, node: str | None, bad_node: bool = False) -> Response:
             call_status=info.status,
         ).response = xml
         session.commit()
+    except (OperationalError, InterfaceError) as exc:
+        # The database is down or too slow: hold and try once more, then the emergency flow.
+        session.rollback()
+        kind = "incoming" if request.path.endswith("/incoming") else "step"
+        log.error("database unavailable on call %s: %s", info.call_sid, exc.orig)
+        if not emergency.is_retry():
+            return emergency.hold_and_retry(node)
+        return emergency.emergency_flow(node, kind)
     except SQLAlchemyError:
         session.rollback()
         log.exception("database error on call %s", info.call_sid)
@@ -138,7 +147,10 @@ def status() -> Response:
         session.commit()
     except SQLAlchemyError:
         session.rollback()
-        log.exception("database error on status callback for %s", info.call_sid)
+        # Twilio does not retry status callbacks: keep it for the replay, or the call's end
+        # (and its outcome) would be lost.
+        log.exception("database error on status callback for %s: spooled", info.call_sid)
+        emergency.spool("status")
         return Response(status=204)
     if ended:
         # Commit, then enqueue: the job must find the final status when it runs.
@@ -166,8 +178,18 @@ def recording_status() -> Response:
             session.commit()
     except SQLAlchemyError:
         session.rollback()
-        log.exception("database error on recording callback for %s", info.call_sid)
+        log.exception("database error on recording callback for %s: spooled", info.call_sid)
+        emergency.spool("recording")
     return Response(status=204)
+
+
+@bp.post("/emergency/recorded")
+@require_twilio_signature
+def emergency_recorded() -> Response:
+    """The emergency flow's <Record> action: spool the message (no database), thank the caller."""
+    if params.call_info(request.form) is None:
+        return sorry()
+    return emergency.message_kept()
 
 
 @bp.post("/queue-wait")

@@ -98,3 +98,11 @@ class CallStateStore:
     def forget(self, call_sid: str) -> None:
         with contextlib.suppress(redis.RedisError):  # the TTL removes it anyway
             self.connect().delete(_key(call_sid))
+
+    def language_hint(self, call_sid: str) -> str | None:
+        """The call's language from Redis alone (the database may be what is down)."""
+        try:
+            raw = self.connect().hget(_key(call_sid), "language")
+        except redis.RedisError:
+            return None
+        return raw.decode() if isinstance(raw, bytes) and raw else None

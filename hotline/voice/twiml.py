@@ -106,3 +106,43 @@ def render_hold(text: str, language: str, voices: Mapping[str, tuple[str, str]])
     _say(response, Say(text=text, language=language), voices)
     response.pause(length=10)
     return str(response)
+
+
+def render_hold_redirect(
+    text: str, language: str, voices: Mapping[str, tuple[str, str]], url: str
+) -> str:
+    """A short holding prompt, then Twilio asks `url` again (a dependency was slow or down)."""
+    response = VoiceResponse()
+    _say(response, Say(text=text, language=language), voices)
+    response.pause(length=1)
+    response.redirect(url, method="POST")
+    return str(response)
+
+
+def render_emergency(
+    text: str,
+    language: str,
+    voices: Mapping[str, tuple[str, str]],
+    *,
+    action: str,
+    recording_status: str,
+    goodbye: str,
+) -> str:
+    """The static emergency flow: ask for a message and record it, with no database behind."""
+    response = VoiceResponse()
+    _say(response, Say(text=text, language=language), voices)
+    response.record(
+        action=action,
+        method="POST",
+        max_length=180,
+        timeout=5,
+        finish_on_key="#",
+        play_beep=True,
+        recording_status_callback=recording_status,
+        recording_status_callback_method="POST",
+        recording_status_callback_event="completed",
+    )
+    # Reached only if the caller said nothing: Twilio then continues past <Record>.
+    _say(response, Say(text=goodbye, language=language), voices)
+    response.hangup()
+    return str(response)

@@ -62,10 +62,47 @@ def test_redis_down_calls_go_on_from_the_call_row(
     assert health.status_code == 503 and not health.get_json()["checks"]["redis"]["ok"]
 
 
-def test_database_down_the_caller_hears_an_apology(settings: Settings, tmp_path: Path) -> None:
-    app = app_with(settings, tmp_path, database_url=f"postgresql+psycopg://nobody@{NOBODY}/none")
-    response = post(app, "/voice/incoming", call_params(new_call_sid(), CallStatus="ringing"))
+def test_database_down_hold_then_retry_then_the_emergency_flow(
+    settings: Settings, tmp_path: Path
+) -> None:
+    app = app_with(
+        settings,
+        tmp_path,
+        database_url=f"postgresql+psycopg://nobody@{NOBODY}/none",
+        spool_path=str(tmp_path / "spool"),
+    )
+    sid = new_call_sid()
+    response = post(app, "/voice/step?node=main_menu&seq=3", call_params(sid, Digits="2"))
     assert response.status_code == 200 and validate_twiml(response.data) == []
     doc = etree.fromstring(response.data)
-    assert doc.find("Say").text and doc.find("Hangup") is not None
+    assert doc.find("Say").text and doc.find("Redirect") is not None
+    retry = doc.find("Redirect").text.replace("http://localhost", "")
+    assert "retry=1" in retry and "Digits=2" in retry and "node=main_menu" in retry
+    # Twilio's redirect posts the call details only; the keyed digit rides in the URL.
+    second = post(app, retry, call_params(sid))
+    assert second.status_code == 200 and validate_twiml(second.data) == []
+    emergency = etree.fromstring(second.data)
+    record = emergency.find("Record")
+    assert record is not None and record.get("action").endswith("/voice/emergency/recorded")
+    lines = (tmp_path / "spool" / "voice.jsonl").read_text().splitlines()
+    assert len(lines) == 1 and '"Digits":"2"' in lines[0] and '"node":"main_menu"' in lines[0]
     assert app.test_client().get("/healthz").get_json()["checks"]["database"]["ok"] is False
+
+
+def test_a_password_never_rides_in_a_retry_url_nor_the_spool(
+    settings: Settings, tmp_path: Path
+) -> None:
+    app = app_with(
+        settings,
+        tmp_path,
+        database_url=f"postgresql+psycopg://nobody@{NOBODY}/none",
+        spool_path=str(tmp_path / "spool"),
+    )
+    sid = new_call_sid()
+    path = "/voice/step?node=case_password&seq=5"
+    first = post(app, path, call_params(sid, Digits="246810"))
+    retry = etree.fromstring(first.data).find("Redirect").text
+    assert "246810" not in retry
+    post(app, retry.replace("http://localhost", ""), call_params(sid, Digits="246810"))
+    spooled = (tmp_path / "spool" / "voice.jsonl").read_text()
+    assert "246810" not in spooled and '"Digits":"***"' in spooled
