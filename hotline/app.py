@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -66,9 +65,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _configure_logging(settings: Settings) -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(
-            level=settings.log_level,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+    from hotline import logmask
+
+    logmask.configure(settings.log_level)

@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from workorders.base import Base, utcnow
 from workorders.lifecycle import State
@@ -115,6 +116,17 @@ class WorkOrderEvent(Base):
     dedup_key: Mapped[str | None] = mapped_column(String(120), unique=True)
 
     work_order: Mapped[WorkOrder] = relationship(back_populates="events")
+
+
+class AuditTrailError(RuntimeError):
+    """Raised when code tries to change or delete a row of the audit trail."""
+
+
+@event.listens_for(WorkOrderEvent, "before_update")
+@event.listens_for(WorkOrderEvent, "before_delete")
+def _append_only(_mapper: Mapper[Any], _conn: Connection, target: WorkOrderEvent) -> None:
+    # The event log is the record of who did what: a correction is a new event, never an edit.
+    raise AuditTrailError(f"work order event {target.id} is append-only")
 
 
 class NumberSequence(Base):

@@ -132,6 +132,8 @@ class WorkOrders(MethodView):
         pagination_parameters.item_count = session.execute(
             select(func.count()).select_from(query.subquery())
         ).scalar_one()
+        if pagination_parameters.first_item >= pagination_parameters.item_count:
+            return []  # past the last page (any page number, however large): nothing to read
         rows = session.execute(
             newest_first(query)
             .offset(pagination_parameters.first_item)

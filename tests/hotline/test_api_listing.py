@@ -116,3 +116,9 @@ def test_departments_and_categories(api: ApiClient) -> None:
     categories = {c["code"]: c for c in api.get("/categories").json}
     assert categories["judge_conduct"]["limit_days"] == 13
     assert categories["filing"]["urgent_limit_days"] == 0
+
+
+def test_a_page_past_the_end_is_empty_however_large(api: ApiClient) -> None:
+    for page in (10_000, 461168601842738792, 2**70):
+        r = api.get(f"/work-orders?page={page}")
+        assert r.status_code == 200 and r.json == [], (page, r.json)

@@ -369,3 +369,23 @@ def test_a_returned_order_is_never_routed_back_to_who_returned_it(
     session.flush()
     assert route_order(session, order_id=order.id, rules=rules, calendar=calendar) is None
     assert order.state == "registered"  # left for a dispatcher
+
+
+def test_the_event_log_is_append_only(session: Session, calendar: BusinessCalendar) -> None:
+    from workorders.orders import AuditTrailError
+
+    order, _ = register_work_order(session, intake=intake(), actor="t", calendar=calendar)
+    session.flush()
+    event = session.scalars(
+        select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == order.id)
+    ).one()
+    savepoint = session.begin_nested()
+    event.note = "rewritten history"
+    with pytest.raises(AuditTrailError):
+        session.flush()
+    savepoint.rollback()
+    savepoint = session.begin_nested()
+    session.delete(event)
+    with pytest.raises(AuditTrailError):
+        session.flush()
+    savepoint.rollback()
