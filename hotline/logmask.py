@@ -15,9 +15,7 @@ import re
 # digits), a mainland mobile (11 digits from 13-19) or a landline with its area code (0XX-…).
 # Lookarounds keep digits inside hex ids (CallSids), dates and longer tokens untouched.
 _ID_NUMBER = re.compile(r"(?<![\w])(\d{6})\d{11}([\dXx])(?![\w])")
-_PHONE = re.compile(
-    r"(?<![\w+\-])(\+\d{7,15}|1[3-9]\d{9}|0\d{2,3}-\d{7,8})(?![\w\-])"
-)
+_PHONE = re.compile(r"(?<![\w+\-])(\+\d{7,15}|1[3-9]\d{9}|0\d{2,3}-\d{7,8})(?![\w\-])")
 
 
 def _mask_phone(match: re.Match[str]) -> str:
