@@ -64,8 +64,9 @@ def _sqlite_engine(database_url: str, **kwargs: Any) -> Engine:
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            conn.info.pop("hotline.writer", None)
-            writer.release()
+            # The failed BEGIN may already have fired the rollback event, which released it.
+            if conn.info.pop("hotline.writer", False):
+                writer.release()
             raise
 
     def _release(conn: Any) -> None:
