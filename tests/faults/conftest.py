@@ -99,6 +99,7 @@ def db_outage(settings: Settings, database: Database, tmp_path: Path) -> Iterato
 @pytest.fixture
 def redis_proxy(settings: Settings, redis_conn: Any) -> Iterator[tuple[FaultProxy, str]]:
     """A proxy in front of the session's Redis and the URL that goes through it."""
+    redis_conn.ping()  # the embedded server starts on first use: before the proxy needs it
     if settings.embedded_redis:
         proxy = FaultProxy(str(settings.redis_socket))
         url = f"redis://127.0.0.1:{proxy.port}/0"
