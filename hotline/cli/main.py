@@ -155,12 +155,14 @@ def _register_subcommands() -> None:
     from hotline.cli.run import run
     from hotline.orders.cli import workorders
     from hotline.sim.cli import sim
+    from hotline.users.cli import users
 
     main.add_command(run)
     main.add_command(sim)
     main.add_command(workorders)
     main.add_command(api)
     main.add_command(cases)
+    main.add_command(users)
 
 
 _register_subcommands()
