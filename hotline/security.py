@@ -148,9 +148,10 @@ def count_address_failure(settings: Settings, ip: str) -> bool:
     key = IP_FAILS_KEY.format(ip=ip)
     try:
         pipe = redis_client(settings).pipeline()
+        # The window starts at the first failure (SET NX EX: EXPIRE NX needs Redis 7).
+        pipe.set(key, 0, ex=settings.login_lockout_s, nx=True)
         pipe.incr(key)
-        pipe.expire(key, settings.login_lockout_s, nx=True)
-        count = int(pipe.execute()[0])
+        count = int(pipe.execute()[1])
     except redis.RedisError as exc:
         log.warning("could not count a failed login by address: %s", exc)
         return False
