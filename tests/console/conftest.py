@@ -142,8 +142,12 @@ def new_order(database: Database, console_app: Flask) -> Callable[..., str]:
         with database.session() as session:
             order, _ = register_work_order(
                 session,
-                intake=Intake(channel="letter", category="enforcement",
-                              summary=kw.pop("summary", unique("a matter")), **kw),  # fmt: skip
+                intake=Intake(
+                    channel="letter",
+                    category="enforcement",
+                    summary=kw.pop("summary", unique("a matter")),
+                    **kw,
+                ),  # fmt: skip
                 actor="tests",
                 calendar=runtime.calendar,
             )

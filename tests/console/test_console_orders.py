@@ -58,7 +58,10 @@ def test_a_handler_works_an_order(
     assert number not in client.get("/console/orders/mine/rows").get_data(as_text=True)
     actor = f"user:{handler.login}"
     assert _events(database, number)[2:] == [
-        ("accept", actor), ("request_extension", actor), ("reply", actor), ("complete", actor)
+        ("accept", actor),
+        ("request_extension", actor),
+        ("reply", actor),
+        ("complete", actor),
     ]
 
 
@@ -94,11 +97,15 @@ def test_staff_register_a_letter_and_duplicates_are_proposed(
             "summary": "判决未执行 " + unique("s"), "statement": "The judgment is not enforced.",
             "contact_phone": "+8613712345" + unique("")[-3:].translate(str.maketrans("abcdef", "123456")),
             "contact_name": "Mr Fan"}  # fmt: skip
-    r = client.post("/console/intake", data={**form, "csrf_token": csrf_token(client, "/console/intake")})
+    r = client.post(
+        "/console/intake", data={**form, "csrf_token": csrf_token(client, "/console/intake")}
+    )
     assert r.status_code == 302
     number = r.headers["Location"].rsplit("/", 1)[1]
     assert _events(database, number) == [("register", f"user:{role_users['staff'].login}")]
-    again = client.post("/console/intake", data={**form, "csrf_token": csrf_token(client, "/console/intake")})
+    again = client.post(
+        "/console/intake", data={**form, "csrf_token": csrf_token(client, "/console/intake")}
+    )
     assert again.status_code == 409 and number in again.get_data(as_text=True)
     attached = client.post("/console/intake", data={**form, "on_duplicate": "attach",
                            "csrf_token": csrf_token(client, "/console/intake")})  # fmt: skip
@@ -118,6 +125,4 @@ def test_a_supervisor_flags_an_order(
     assert number in client.get(f"/console/orders?q={number}").get_data(as_text=True)
     page = _move(client, number, "supervise", note="repeat caller, 3 calls in 1 day")
     assert "supervised" in page
-    assert _events(database, number)[-1] == (
-        "supervise", f"user:{role_users['supervisor'].login}"
-    )
+    assert _events(database, number)[-1] == ("supervise", f"user:{role_users['supervisor'].login}")

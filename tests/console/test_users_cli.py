@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask
 from click.testing import CliRunner
+from flask import Flask
 from sqlalchemy import select
 
 from hotline.config import Settings
