@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +30,17 @@ PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _ips = itertools.count(1)
 APP_FIELDS = (
-    "env", "instance_path", "database_url", "redis_url", "twilio_account_sid",
-    "twilio_auth_token", "secret_key", "twilio_api_base_url", "twilio_from_number",
+    "env",
+    "instance_path",
+    "database_url",
+    "redis_url",
+    "twilio_account_sid",
+    "twilio_auth_token",
+    "secret_key",
+    "twilio_api_base_url",
+    "twilio_from_number",
     "clock_override",
-)  # fmt: skip
+)
 
 
 def unique(prefix: str) -> str:
@@ -80,13 +87,26 @@ def make_user(database: Database) -> Callable[..., ConsoleUser]:
                 dept = session.execute(
                     select(Department).where(Department.code == department)
                 ).scalar_one()
-                handler = Handler(code=unique("h"), name=f"Test {login}", department_id=dept.id,
-                                  on_duty=False, active=True)  # fmt: skip
+                handler = Handler(
+                    code=unique("h"),
+                    name=f"Test {login}",
+                    department_id=dept.id,
+                    on_duty=False,
+                    active=True,
+                )
                 session.add(handler)
                 session.flush()
                 handler_code, handler_id = handler.code, handler.id
-            create_user(session, login=login, display_name=f"Test {login}", roles=role_set,
-                        password=PASSWORD, actor="tests", handler_code=handler_code, **kwargs)  # fmt: skip
+            create_user(
+                session,
+                login=login,
+                display_name=f"Test {login}",
+                roles=role_set,
+                password=PASSWORD,
+                actor="tests",
+                handler_code=handler_code,
+                **kwargs,
+            )
             session.commit()
         return ConsoleUser(login, role_set, handler_code, handler_id)
 
@@ -147,14 +167,19 @@ def new_order(database: Database, console_app: Flask) -> Callable[..., str]:
                     category="enforcement",
                     summary=kw.pop("summary", unique("a matter")),
                     **kw,
-                ),  # fmt: skip
+                ),
                 actor="tests",
                 calendar=runtime.calendar,
             )
             if handler_code:
-                move_work_order(session, order_id=order.id, move=Move.DISPATCH, actor="tests",
-                                calendar=runtime.calendar,
-                                request=MoveRequest(department=department, handler=handler_code))  # fmt: skip
+                move_work_order(
+                    session,
+                    order_id=order.id,
+                    move=Move.DISPATCH,
+                    actor="tests",
+                    calendar=runtime.calendar,
+                    request=MoveRequest(department=department, handler=handler_code),
+                )
             session.commit()
             return order.number
 
@@ -173,7 +198,7 @@ def role_tokens(database: Database) -> dict[str, str]:
 
 
 @pytest.fixture
-def anon(console_app: Flask) -> Iterator[FlaskClient]:
+def anon(console_app: Flask) -> FlaskClient:
     client = console_app.test_client()
     client.environ_base["REMOTE_ADDR"] = new_ip()
-    yield client
+    return client

@@ -60,9 +60,8 @@ def test_every_route_is_in_the_matrix(console_app: Flask) -> None:
     declared = _policies(console_app)
     undeclared = sorted(k for k, v in declared.items() if v is None)
     assert undeclared == [], "routes without @require_roles or @public"
-    assert set(declared) == set(EXPECTED), (
-        f"new: {sorted(set(declared) - set(EXPECTED))}; gone: {sorted(set(EXPECTED) - set(declared))}"
-    )
+    new, gone = set(declared) - set(EXPECTED), set(EXPECTED) - set(declared)
+    assert not new and not gone, f"new: {sorted(new)}; gone: {sorted(gone)}"
     assert declared == EXPECTED
 
 
@@ -93,8 +92,12 @@ class Targets:
     def json(self, rule: str) -> dict[str, Any]:
         if rule.endswith("/moves"):
             return {"move": "note", "note": "matrix test"}
-        return {"channel": "web", "category": "complaint", "summary": unique("matrix"),
-                "on_duplicate": "register"}  # fmt: skip
+        return {
+            "channel": "web",
+            "category": "complaint",
+            "summary": unique("matrix"),
+            "on_duplicate": "register",
+        }
 
 
 def classify(r: TestResponse) -> str:
@@ -133,8 +136,10 @@ def test_console_matrix(
     # Each role follows the live channel of its own page.
     channel = f"handler-orders:{user.handler_id}" if user and user.handler_id else "orders"
     t = Targets(number, target.login, channel)
-    rules = sorted((k for k in EXPECTED if k[1].startswith("/console")),
-                   key=lambda k: k[1] == "/console/logout")  # logging out last  # fmt: skip
+    rules = sorted(
+        (k for k in EXPECTED if k[1].startswith("/console")),
+        key=lambda k: k[1] == "/console/logout",
+    )  # logging out last
     outcomes = {}
     client = logged_in(console_app, user) if user else console_app.test_client()
     client.environ_base["REMOTE_ADDR"] = new_ip()
@@ -155,9 +160,11 @@ def test_console_matrix(
 
 @pytest.mark.parametrize("role", [*Role, None], ids=[*map(str, Role), "anonymous"])
 def test_api_matrix(
-    console_app: Flask, role_tokens: dict[str, str], new_order: Callable[..., str],
+    console_app: Flask,
+    role_tokens: dict[str, str],
+    new_order: Callable[..., str],
     role: Role | None,
-) -> None:  # fmt: skip
+) -> None:
     t = Targets(new_order(), "-")
     client = console_app.test_client()
     headers = {"Authorization": f"Bearer {role_tokens[role]}"} if role else {}
@@ -197,9 +204,10 @@ def role_clients(
 
 @pytest.mark.parametrize("move", sorted(MOVE_ROLES))
 def test_console_moves_by_role(
-    role_clients: dict[Role, tuple[ConsoleUser, FlaskClient]], move: str,
+    role_clients: dict[Role, tuple[ConsoleUser, FlaskClient]],
+    move: str,
     new_order: Callable[..., str],
-) -> None:  # fmt: skip
+) -> None:
     for role, (user, client) in role_clients.items():
         number = new_order(user.handler_code)
         page = f"/console/orders/{number}"

@@ -3,6 +3,7 @@ change carries the user as the actor in the order's event log."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 
 from flask import Flask
@@ -17,8 +18,9 @@ from workorders.orders import WorkOrder, WorkOrderEvent
 
 def _move(client: FlaskClient, number: str, move: str, **data: str) -> str:
     page = f"/console/orders/{number}"
-    r = client.post(f"{page}/move", data={"move": move, **data,
-                                          "csrf_token": csrf_token(client, page)})  # fmt: skip
+    r = client.post(
+        f"{page}/move", data={"move": move, **data, "csrf_token": csrf_token(client, page)}
+    )
     assert r.status_code == 302, r.get_data(as_text=True)
     return client.get(r.headers["Location"]).get_data(as_text=True)
 
@@ -78,9 +80,11 @@ def test_an_illegal_move_is_explained(
 
 
 def test_a_handler_returns_an_order(
-    console_app: Flask, make_user: Callable[..., ConsoleUser], new_order: Callable[..., str],
+    console_app: Flask,
+    make_user: Callable[..., ConsoleUser],
+    new_order: Callable[..., str],
     database: Database,
-) -> None:  # fmt: skip
+) -> None:
     handler = make_user(Role.HANDLER)
     number = new_order(handler.handler_code)
     client = logged_in(console_app, handler)
@@ -93,10 +97,15 @@ def test_staff_register_a_letter_and_duplicates_are_proposed(
     console_app: Flask, role_users: dict[str, ConsoleUser], database: Database
 ) -> None:
     client = logged_in(console_app, role_users["staff"])
-    form = {"channel": "letter", "category": "enforcement", "urgency": "normal",
-            "summary": "判决未执行 " + unique("s"), "statement": "The judgment is not enforced.",
-            "contact_phone": "+8613712345" + unique("")[-3:].translate(str.maketrans("abcdef", "123456")),
-            "contact_name": "Mr Fan"}  # fmt: skip
+    form = {
+        "channel": "letter",
+        "category": "enforcement",
+        "urgency": "normal",
+        "summary": "判决未执行 " + unique("s"),
+        "statement": "The judgment is not enforced.",
+        "contact_phone": f"+86137{secrets.randbelow(10**8):08d}",
+        "contact_name": "Mr Fan",
+    }
     r = client.post(
         "/console/intake", data={**form, "csrf_token": csrf_token(client, "/console/intake")}
     )
@@ -107,19 +116,33 @@ def test_staff_register_a_letter_and_duplicates_are_proposed(
         "/console/intake", data={**form, "csrf_token": csrf_token(client, "/console/intake")}
     )
     assert again.status_code == 409 and number in again.get_data(as_text=True)
-    attached = client.post("/console/intake", data={**form, "on_duplicate": "attach",
-                           "csrf_token": csrf_token(client, "/console/intake")})  # fmt: skip
+    attached = client.post(
+        "/console/intake",
+        data={
+            **form,
+            "on_duplicate": "attach",
+            "csrf_token": csrf_token(client, "/console/intake"),
+        },
+    )
     assert attached.headers["Location"].endswith(number)
     assert _events(database, number)[-1][0] == "attach_contact"
-    bad = client.post("/console/intake", data={**form, "contact_phone": "not a phone",
-                      "csrf_token": csrf_token(client, "/console/intake")})  # fmt: skip
+    bad = client.post(
+        "/console/intake",
+        data={
+            **form,
+            "contact_phone": "not a phone",
+            "csrf_token": csrf_token(client, "/console/intake"),
+        },
+    )
     assert bad.status_code == 400 and "not a phone number" in bad.get_data(as_text=True)
 
 
 def test_a_supervisor_flags_an_order(
-    console_app: Flask, role_users: dict[str, ConsoleUser], new_order: Callable[..., str],
+    console_app: Flask,
+    role_users: dict[str, ConsoleUser],
+    new_order: Callable[..., str],
     database: Database,
-) -> None:  # fmt: skip
+) -> None:
     number = new_order()
     client = logged_in(console_app, role_users["supervisor"])
     assert number in client.get(f"/console/orders?q={number}").get_data(as_text=True)

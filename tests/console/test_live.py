@@ -64,8 +64,9 @@ def test_a_reconnecting_browser_gets_what_it_missed(
     channel = handler_channel(handler.handler_id or 0)
     ids = [publish(redis_conn, channel, "order", {"n": i}) for i in range(3)]
     client = logged_in(live_app, handler)
-    r = client.get(f"/console/live/{channel}", headers={"Last-Event-ID": str(ids[0])},
-                   buffered=False)  # fmt: skip
+    r = client.get(
+        f"/console/live/{channel}", headers={"Last-Event-ID": str(ids[0])}, buffered=False
+    )
     stream = frames(iter(r.response))
     assert next(stream) == "retry: 3000"
     replayed = [next(stream), next(stream)]

@@ -28,17 +28,26 @@ def test_the_users_commands(settings: Settings, database: Database, console_app:
     runner = CliRunner()
     env = cli_env(settings)
     name = unique("clerk")
-    r = runner.invoke(users, ["create", name, "--role", "handler", "--handler", "nope",
-                              "--password-stdin"], input=SECRET + "\n", env=env)  # fmt: skip
+    r = runner.invoke(
+        users,
+        ["create", name, "--role", "handler", "--handler", "nope", "--password-stdin"],
+        input=SECRET + "\n",
+        env=env,
+    )
     assert r.exit_code == 1 and "unknown handler" in r.output
     r = runner.invoke(users, ["create", name, "--role", "handler"], input="x\n", env=env)
     assert r.exit_code == 1
-    r = runner.invoke(users, ["create", name, "--role", "staff,agent", "--name", "Clerk Wang"],
-                      input=f"{SECRET}\n{SECRET}\n", env=env)  # fmt: skip
+    r = runner.invoke(
+        users,
+        ["create", name, "--role", "staff,agent", "--name", "Clerk Wang"],
+        input=f"{SECRET}\n{SECRET}\n",
+        env=env,
+    )
     assert r.exit_code == 0, r.output
     assert SECRET not in r.output  # the prompt hides it
-    r = runner.invoke(users, ["create", name, "--role", "staff", "--password-stdin"],
-                      input=SECRET + "\n", env=env)  # fmt: skip
+    r = runner.invoke(
+        users, ["create", name, "--role", "staff", "--password-stdin"], input=SECRET + "\n", env=env
+    )
     assert r.exit_code == 1 and "exists already" in r.output
 
     listed = runner.invoke(users, ["list"], env=env)
@@ -68,8 +77,11 @@ def test_the_users_commands(settings: Settings, database: Database, console_app:
     kinds = [k for k, _ in _kinds(database, name)]
     assert kinds[0] == "user_created" and "roles_changed" in kinds
     assert "password_set" in kinds and "user_disabled" in kinds and kinds[-1] == "user_enabled"
-    assert all(actor.startswith("cli") for k, actor in _kinds(database, name) if k != "login"
-               and k != "login_failed")  # fmt: skip
+    assert all(
+        actor.startswith("cli")
+        for k, actor in _kinds(database, name)
+        if k != "login" and k != "login_failed"
+    )
 
 
 def test_a_handler_user_is_linked_to_a_handler(settings: Settings, database: Database) -> None:
@@ -78,11 +90,19 @@ def test_a_handler_user_is_linked_to_a_handler(settings: Settings, database: Dat
     from tests.console.conftest import ConsoleUser  # noqa: F401
 
     name = unique("h")
-    r = runner.invoke(users, ["create", name, "--role", "handler", "--handler", "pe-01",
-                              "--password-stdin"], input=SECRET + "\n", env=env)  # fmt: skip
+    r = runner.invoke(
+        users,
+        ["create", name, "--role", "handler", "--handler", "pe-01", "--password-stdin"],
+        input=SECRET + "\n",
+        env=env,
+    )
     assert r.exit_code == 0, r.output
-    r = runner.invoke(users, ["create", unique("h"), "--role", "handler", "--handler", "pe-01",
-                              "--password-stdin"], input=SECRET + "\n", env=env)  # fmt: skip
+    r = runner.invoke(
+        users,
+        ["create", unique("h"), "--role", "handler", "--handler", "pe-01", "--password-stdin"],
+        input=SECRET + "\n",
+        env=env,
+    )
     assert r.exit_code == 1 and "already user" in r.output
     listed = runner.invoke(users, ["list"], env=env).output
     assert f"{name}\thandler\tpe-01\tactive" in listed
@@ -95,12 +115,21 @@ def test_admin_users_page(console_app: Flask, role_users: dict, database: Databa
     page = client.get("/console/admin/users").get_data(as_text=True)
     assert role_users["agent"].login in page and "Audit trail" in page
     name = unique("new")
-    r = client.post("/console/admin/users", data={
-        "login": name, "display_name": "New", "password": SECRET, "roles": ["agent", "staff"],
-        "csrf_token": csrf_token(client, "/console/admin/users")})  # fmt: skip
+    r = client.post(
+        "/console/admin/users",
+        data={
+            "login": name,
+            "display_name": "New",
+            "password": SECRET,
+            "roles": ["agent", "staff"],
+            "csrf_token": csrf_token(client, "/console/admin/users"),
+        },
+    )
     assert r.status_code == 302
-    r = client.post(f"/console/admin/users/{name}/roles", data={
-        "roles": ["supervisor"], "csrf_token": csrf_token(client, "/console/admin/users")})  # fmt: skip
+    r = client.post(
+        f"/console/admin/users/{name}/roles",
+        data={"roles": ["supervisor"], "csrf_token": csrf_token(client, "/console/admin/users")},
+    )
     assert r.status_code == 302
     admin = f"user:{role_users['admin'].login}"
     assert _kinds(database, name) == [("user_created", admin), ("roles_changed", admin)]

@@ -56,8 +56,9 @@ def test_a_post_without_csrf_token_is_refused(
     number = new_order()
     log_in(page, role_users["supervisor"].login)
     # The browser's own cookies, but no token: what a forged cross-site form would send.
-    r = page.request.post(f"/console/orders/{number}/move",
-                          form={"move": "supervise", "note": "forged"})  # fmt: skip
+    r = page.request.post(
+        f"/console/orders/{number}/move", form={"move": "supervise", "note": "forged"}
+    )
     assert r.status == 400 and "Form refused" in r.text()
     page.goto(f"/console/orders/{number}")
     assert "supervised" not in page.locator("h1").inner_text()
