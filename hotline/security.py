@@ -54,7 +54,9 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.cookie_secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_idle_minutes),
+        # The cookie outlives neither limit; the limits themselves are checked server-side
+        # (hotline.console.auth.load_user), since a browser may keep a cookie past its date.
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_max_minutes),
         SESSION_REFRESH_EACH_REQUEST=True,
         WTF_CSRF_CHECK_DEFAULT=False,  # checked by protect_blueprint, see the docstring
         WTF_CSRF_TIME_LIMIT=settings.session_max_minutes * 60,

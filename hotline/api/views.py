@@ -69,6 +69,7 @@ register_blueprint_error_handlers(bp)
 
 NUMBER = re.compile(r"[A-Z]{1,10}-\d{4}-\d{6,10}")
 # Who may read orders, and who registers them (moves are checked move by move: MOVE_ROLES).
+# `@require_roles` goes above the other decorators: roles are checked before a body is parsed.
 READERS = tuple(ALL_ROLES)
 INTAKE_ROLES = (Role.AGENT, Role.STAFF, Role.SUPERVISOR, Role.ADMIN)
 
@@ -107,6 +108,7 @@ def _show(order: WorkOrder) -> dict[str, Any]:
 
 @bp.route("/work-orders")
 class WorkOrders(MethodView):
+    @require_roles(*READERS)
     @bp.arguments(OrderFilterSchema, location="query")
     @bp.response(
         200,
@@ -114,7 +116,6 @@ class WorkOrders(MethodView):
         description="Newest first; totals in the X-Pagination header.",
     )
     @bp.paginate(page_size=20, max_page_size=100)
-    @require_roles(*READERS)
     def get(self, filters: dict[str, Any], pagination_parameters: Any) -> list[dict[str, Any]]:
         """List work orders"""
         session = get_session()
@@ -134,6 +135,7 @@ class WorkOrders(MethodView):
         tz = _runtime().calendar.tz
         return [present_order(session, order, tz=tz, now=now) for order in rows]
 
+    @require_roles(*INTAKE_ROLES)
     @bp.arguments(IntakeSchema)
     @bp.response(201, IntakeResultSchema, description="Registered; Location names the order.")
     @bp.alt_response(
@@ -146,7 +148,6 @@ class WorkOrders(MethodView):
     @_problem_doc(409, "`possible_duplicate` (with `candidates`; nothing written) or `conflict`.")
     @_problem_doc(400, "`invalid_intake` (e.g. an unknown category).")
     @_problem_doc(403, "`forbidden`: the token's roles may not register orders.")
-    @require_roles(*INTAKE_ROLES)
     def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Register a matter from any channel"""
         settings = _settings()
@@ -205,9 +206,9 @@ class WorkOrders(MethodView):
 
 @bp.route("/work-orders/<number>")
 class WorkOrderResource(MethodView):
+    @require_roles(*READERS)
     @bp.response(200, WorkOrderDetailSchema)
     @_problem_doc(404, "`not_found`")
-    @require_roles(*READERS)
     def get(self, number: str) -> dict[str, Any]:
         """A work order with its event log"""
         return _show(_order(number))
@@ -215,6 +216,7 @@ class WorkOrderResource(MethodView):
 
 @bp.route("/work-orders/<number>/moves")
 class WorkOrderMoves(MethodView):
+    @require_roles(*READERS)
     @bp.arguments(MoveSchema)
     @bp.response(200, WorkOrderDetailSchema, description="The order after the move.")
     @_problem_doc(
@@ -225,7 +227,6 @@ class WorkOrderMoves(MethodView):
     @_problem_doc(400, "e.g. `deadline_passed`, `unknown_department`, `bad_parent`.")
     @_problem_doc(404, "`not_found`")
     @_problem_doc(403, "`forbidden`: the token's roles may not make this move.")
-    @require_roles(*READERS)
     def post(self, body: dict[str, Any], number: str) -> dict[str, Any]:
         """Make a move (dispatch, accept, start, reply, complete, follow_up…)"""
         session = get_session()
@@ -285,8 +286,8 @@ class WorkOrderMoves(MethodView):
 
 @bp.route("/departments")
 class Departments(MethodView):
-    @bp.response(200, DepartmentSchema(many=True))
     @require_roles(*READERS)
+    @bp.response(200, DepartmentSchema(many=True))
     def get(self) -> list[dict[str, Any]]:
         """Departments and their handlers (codes for dispatch and transfer)"""
         session = get_session()
@@ -312,8 +313,8 @@ class Departments(MethodView):
 
 @bp.route("/categories")
 class Categories(MethodView):
-    @bp.response(200, CategorySchema(many=True))
     @require_roles(*READERS)
+    @bp.response(200, CategorySchema(many=True))
     def get(self) -> list[Category]:
         """Categories and their time limits in working days"""
         return list(

@@ -39,10 +39,16 @@ def principal_for(user: User) -> Principal:
     )
 
 
+# Requests a page makes by itself (live streams, the refresh they trigger): they do not
+# count as the user being active, or an open page would keep a session alive for ever.
+PASSIVE_ENDPOINTS: set[str] = {"console.live", "console.my_order_rows"}
+
+
 def start_session(user: User) -> None:
     session.clear()  # a fresh session (and CSRF token) for the new login
     session.permanent = True
-    session.update(uid=user.id, ver=user.session_version, at=int(time.time()))
+    now = int(time.time())
+    session.update(uid=user.id, ver=user.session_version, at=now, seen=now)
 
 
 def load_user() -> None:
@@ -54,16 +60,21 @@ def load_user() -> None:
         return
     settings: Settings = current_app.config["SETTINGS"]
     user = get_session().get(User, uid)
-    too_old = time.time() - session.get("at", 0) > settings.session_max_minutes * 60
+    now = time.time()
+    too_old = now - session.get("at", 0) > settings.session_max_minutes * 60
+    idle = now - session.get("seen", 0) > settings.session_idle_minutes * 60
     if (
         user is None
         or not user.active
         or session.get("ver") != user.session_version
         or too_old
+        or idle
         or not user.role_set
     ):
         session.clear()
         return
+    if request.endpoint not in PASSIVE_ENDPOINTS:
+        session["seen"] = int(now)
     g.principal = principal_for(user)
 
 

@@ -203,3 +203,36 @@ def test_passwords_are_argon2_hashes(
         stored = session.execute(select(User.password_hash).where(User.login == user.login))
         value = stored.scalar_one()
     assert value.startswith("$argon2id$") and PASSWORD not in value
+
+
+def test_sessions_end_when_idle_and_when_too_old(
+    settings: Settings, database: Database, make_user: Callable[..., ConsoleUser]
+) -> None:
+    import time
+
+    app = create_app(console_overrides(settings))
+    user = make_user(Role.HANDLER)
+    client = logged_in(app, user)
+    assert client.get("/console/").status_code == 200
+
+    def shift(key: str, minutes: int) -> int:
+        with client.session_transaction() as s:
+            s[key] = int(time.time()) - minutes * 60
+            return int(s[key])
+
+    def seen() -> int:
+        with client.session_transaction() as s:
+            return int(s["seen"])
+
+    before = shift("seen", settings.session_idle_minutes - 1)
+    # The live stream and its refreshes are the page, not the user: they keep nothing alive.
+    assert client.get("/console/orders/mine/rows").status_code == 200
+    assert seen() == before
+    assert client.get("/console/orders/mine").status_code == 200
+    assert seen() > before  # a page the user asked for
+    shift("seen", settings.session_idle_minutes + 1)
+    assert client.get("/console/orders/mine").status_code == 302
+
+    client = logged_in(app, user)
+    shift("at", settings.session_max_minutes + 1)
+    assert client.get("/console/").status_code == 302
