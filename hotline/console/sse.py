@@ -109,14 +109,17 @@ def event_stream(settings: Settings, channel: str, last_id: int | None) -> Itera
     try:
         pubsub.subscribe(PREFIX + channel)  # before reading the history: nothing falls between
         yield f"retry: {RETRY_MS}\n\n"
-        sent = last_id or 0
+        # Ids already sent: the history replayed and the live messages overlap. A set, not
+        # the highest id: two publishers may publish ids 4 and 5 in the other order.
+        sent: set[int] = set()
         if last_id is not None:
             missed = missed_since(client, channel, last_id)
             if missed is None:
+                last_id = None  # the ids may have started over (Redis lost them)
                 yield "event: resync\ndata: {}\n\n"
             else:
                 for message in missed:
-                    sent = max(sent, message["id"])
+                    sent.add(message["id"])
                     yield _frame(message)
         now = time.monotonic()
         deadline = now + settings.sse_max_duration_s
@@ -125,8 +128,8 @@ def event_stream(settings: Settings, channel: str, last_id: int | None) -> Itera
             raw = pubsub.get_message(timeout=min(POLL_S, max(deadline - now, 0.01)))
             if raw is not None and raw.get("type") == "message":
                 message = json.loads(raw["data"])
-                if message["id"] > sent:
-                    sent = message["id"]
+                if message["id"] not in sent and (last_id is None or message["id"] > last_id):
+                    sent.add(message["id"])
                     yield _frame(message)
                     next_beat = time.monotonic() + settings.sse_heartbeat_s
             elif now >= next_beat:

@@ -94,3 +94,22 @@ def test_streams_per_process_are_limited(
     again = client.get(url, buffered=False)
     assert again.status_code == 200
     again.close()
+
+
+def test_a_browser_that_missed_too_much_is_told_to_reload(
+    live_app: Flask, make_user: Callable[..., ConsoleUser], redis_conn: redis.Redis
+) -> None:
+    handler = make_user(Role.HANDLER)
+    channel = handler_channel(handler.handler_id or 0)
+    last = publish(redis_conn, channel, "order", {"n": 0})
+    client = logged_in(live_app, handler)
+    # An id from before Redis lost the channel's counter (restart without persistence).
+    r = client.get(f"/console/live/{channel}", headers={"Last-Event-ID": str(last + 1000)},
+                   buffered=False)  # fmt: skip
+    stream = frames(iter(r.response))
+    assert next(stream) == "retry: 3000"
+    assert next(stream).startswith("event: resync")
+    after = publish(redis_conn, channel, "order", {"n": 1})
+    frame = next(f for f in stream if f.startswith("id:"))
+    r.close()
+    assert frame.splitlines()[0] == f"id: {after}"  # new events flow again
