@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import Flask, g
@@ -37,7 +37,6 @@ class Principal:
     user_id: int | None = None
     handler_id: int | None = None  # a handler user's handlers.id
     display_name: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles & set(roles))

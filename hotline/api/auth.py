@@ -36,7 +36,7 @@ def authenticate() -> None:
         # Committed on its own, before the view: a failed request still counts as a use.
         session.commit()
     g.api_actor = row.actor
-    g.principal = Principal(actor=row.actor, roles=row.role_set)
+    g.principal = Principal(actor=row.actor, roles=row.role_set, handler_id=row.handler_id)
 
 
 def current_actor() -> str:

@@ -28,7 +28,13 @@ def token() -> None:
     "supervisor, admin. Default: admin (every endpoint and move); give integrations the "
     "narrowest role that does their job.",
 )
-def token_create(name: str, roles: tuple[str, ...]) -> None:
+@click.option(
+    "--handler",
+    "handler_code",
+    default=None,
+    help="The handler code a handler token acts for (its handler moves only on their orders).",
+)
+def token_create(name: str, roles: tuple[str, ...], handler_code: str | None) -> None:
     """Create a token called NAME and print it (the only time it is shown)."""
     from hotline.api.tokens import TokenError, create_token
     from hotline.users.roles import RoleError, format_roles, parse_roles
@@ -40,8 +46,18 @@ def token_create(name: str, roles: tuple[str, ...]) -> None:
     database = Database(load_settings())
     try:
         with database.session() as session:
+            handler_id = None
+            if handler_code:
+                from hotline.users.service import UserError, handler_by_code
+
+                try:
+                    handler_id = handler_by_code(session, handler_code).id
+                except UserError as exc:
+                    raise click.ClickException(str(exc)) from None
             try:
-                _, secret = create_token(session, name=name, roles=role_names)
+                _, secret = create_token(
+                    session, name=name, roles=role_names, handler_id=handler_id
+                )
             except TokenError as exc:
                 raise click.ClickException(str(exc)) from None
             session.commit()

@@ -45,7 +45,7 @@ from hotline.db import get_session
 from hotline.orders.after_move import after_commit, after_move
 from hotline.orders.jobs import enqueue_routing
 from hotline.orders.runtime import OrdersRuntime
-from hotline.users.roles import ALL_ROLES, Role, may_move
+from hotline.users.roles import ALL_ROLES, Role, may_move, owns_enough
 from workorders.lifecycle import Move, MoveRequest
 from workorders.orders import WorkOrder
 from workorders.organisation import Category, Department, Handler
@@ -232,9 +232,13 @@ class WorkOrderMoves(MethodView):
         session = get_session()
         runtime = _runtime()
         move = Move(body["move"])
-        if not may_move(require_principal().roles, move):
+        principal = require_principal()
+        if not may_move(principal.roles, move):
             raise AccessDenied(f"the token's roles may not make the move {move}")
         order = _order(number)
+        if not owns_enough(principal.roles, move, handler_id=principal.handler_id,
+                           order_handler_id=order.handler_id):  # fmt: skip
+            raise AccessDenied(f"only the handler {number} is dispatched to may {move} it")
         version = body.get("version")
         parent_id = None
         if move is Move.MERGE and body.get("parent"):

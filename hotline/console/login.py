@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from hotline.access import public, require_principal
+from hotline.access import public
 from hotline.config import Settings
 from hotline.console import bp
 from hotline.console.auth import safe_next, start_session
@@ -69,9 +70,7 @@ def login() -> Any:
     return redirect(target or url_for("console.home"))
 
 
-def _lockout(settings: Settings) -> Any:
-    from datetime import timedelta
-
+def _lockout(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.login_lockout_s)
 
 
@@ -91,6 +90,3 @@ def logout() -> Response:
     session.clear()
     flash("You are logged out.")
     return redirect(url_for("console.login"))
-
-
-__all__ = ["client_ip", "login", "logout", "require_principal"]

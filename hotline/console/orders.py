@@ -19,7 +19,7 @@ from hotline.db import get_session
 from hotline.live import ORDERS, handler_channel
 from hotline.orders.after_move import after_move
 from hotline.orders.runtime import OrdersRuntime
-from hotline.users.roles import ALL_ROLES, MOVE_ROLES, Role, may_move
+from hotline.users.roles import ALL_ROLES, MOVE_ROLES, Role, may_move, owns_enough
 from workorders.lifecycle import (
     OPEN_STATES,
     IllegalMove,
@@ -140,11 +140,9 @@ def moves_for(principal: Principal, order: WorkOrder) -> list[Move]:
 
 
 def _own_enough(principal: Principal, order: WorkOrder, move: Move) -> bool:
-    """A move a user may make only as a handler is for orders dispatched to them."""
-    qualifying = (principal.roles & MOVE_ROLES[move]) - {Role.HANDLER}
-    if Role.ADMIN in principal.roles or qualifying:
-        return True
-    return principal.handler_id is not None and order.handler_id == principal.handler_id
+    return owns_enough(
+        principal.roles, move, handler_id=principal.handler_id, order_handler_id=order.handler_id
+    )
 
 
 @bp.route("/orders/<number>")

@@ -40,9 +40,6 @@ MOVE_ROLES: dict[Move, frozenset[Role]] = {
     Move.ATTACH_CONTACT: frozenset({Role.AGENT, Role.STAFF}),
     Move.NOTE: frozenset({Role.AGENT, Role.HANDLER, Role.STAFF, Role.SUPERVISOR}),
 }
-# Moves that touch the handler's own work: a handler may make them only on orders
-# dispatched to them (the API's tokens are not bound to a handler, see README).
-HANDLER_OWN_MOVES = frozenset(m for m, roles in MOVE_ROLES.items() if Role.HANDLER in roles)
 
 
 def may_move(roles: Iterable[str], move: Move | str) -> bool:
@@ -50,6 +47,16 @@ def may_move(roles: Iterable[str], move: Move | str) -> bool:
     if Role.ADMIN in held:
         return Move(move) in MOVE_ROLES
     return bool(held & MOVE_ROLES.get(Move(move), frozenset()))
+
+
+def owns_enough(
+    roles: Iterable[str], move: Move | str, *, handler_id: int | None, order_handler_id: int | None
+) -> bool:
+    """A move someone may make only as a handler is for the orders dispatched to them."""
+    held = set(roles)
+    if Role.ADMIN in held or held & (MOVE_ROLES.get(Move(move), frozenset()) - {Role.HANDLER}):
+        return True
+    return handler_id is not None and order_handler_id == handler_id
 
 
 class RoleError(ValueError):

@@ -187,12 +187,18 @@ def new_order(database: Database, console_app: Flask) -> Callable[..., str]:
 
 
 @pytest.fixture(scope="session")
-def role_tokens(database: Database) -> dict[str, str]:
-    """An API token per role."""
-    tokens = {}
+def role_tokens(database: Database, make_user: Callable[..., ConsoleUser]) -> dict[str, str]:
+    """An API token per role; the handler's acts for the handler `role_tokens["handler_code"]`."""
+    handler = make_user(Role.HANDLER)
+    tokens = {"handler_code": handler.handler_code or ""}
     with database.session() as session:
         for role in Role:
-            _, tokens[str(role)] = create_token(session, name=unique(f"t-{role}"), roles=role)
+            _, tokens[str(role)] = create_token(
+                session,
+                name=unique(f"t-{role}"),
+                roles=role,
+                handler_id=handler.handler_id if role is Role.HANDLER else None,
+            )
         session.commit()
     return tokens
 

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from hotline.access import PUBLIC, route_policies
+from hotline.db import Database
 from hotline.users.roles import MOVE_ROLES, Role
 from tests.console.conftest import ConsoleUser, csrf_token, logged_in, new_ip, unique
 
@@ -165,7 +166,7 @@ def test_api_matrix(
     new_order: Callable[..., str],
     role: Role | None,
 ) -> None:
-    t = Targets(new_order(), "-")
+    t = Targets(new_order(role_tokens["handler_code"]), "-")  # the handler token's order
     client = console_app.test_client()
     headers = {"Authorization": f"Bearer {role_tokens[role]}"} if role else {}
     for (method, rule), allowed in EXPECTED.items():
@@ -242,3 +243,29 @@ def test_live_channels_are_checked_per_key(
     assert client.get(f"/console/live/handler-orders:{b.handler_id}").status_code == 403
     assert client.get("/console/live/handler-orders").status_code == 403
     assert client.get("/console/live/no-such-channel").status_code == 403
+
+
+def test_a_handler_token_moves_only_its_handlers_orders(
+    console_app: Flask,
+    database: Database,
+    make_user: Callable[..., ConsoleUser],
+    new_order: Callable[..., str],
+) -> None:
+    from hotline.api.tokens import create_token
+
+    mine, other = make_user(Role.HANDLER), make_user(Role.HANDLER)
+    with database.session() as session:
+        _, bound = create_token(session, name=unique("hb"), roles="handler",
+                                handler_id=mine.handler_id)  # fmt: skip
+        _, unbound = create_token(session, name=unique("hu"), roles="handler")
+        session.commit()
+    client = console_app.test_client()
+
+    def accept(token: str, number: str) -> int:
+        r = client.post(f"/api/v1/work-orders/{number}/moves", json={"move": "accept"},
+                        headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        return r.status_code
+
+    assert accept(bound, new_order(other.handler_code)) == 403
+    assert accept(unbound, new_order(mine.handler_code)) == 403
+    assert accept(bound, new_order(mine.handler_code)) == 200
