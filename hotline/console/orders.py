@@ -98,12 +98,16 @@ def order_list() -> Any:
         query = query.where(or_(WorkOrder.number == q.upper(), WorkOrder.contact_phone.contains(q)))
     if state in {str(s) for s in OPEN_STATES} | {"completed", "closed", "merged"}:
         query = query.where(WorkOrder.state == state)
+    supervised = request.args.get("supervised") == "1"
+    if supervised:
+        query = query.where(WorkOrder.supervised.is_(True))
     orders = list(get_session().execute(query).scalars())
     return render_template(
         "console/order_list.html",
         orders=orders,
         q=q,
         state=state,
+        supervised=supervised,
         now=_now(),
         live_url=url_for("console.live", channel=ORDERS),
     )
