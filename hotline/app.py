@@ -56,11 +56,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         lambda: redis_client(settings), settings.call_state_ttl_s
     )
 
-    from hotline import api, health, voice
+    from hotline import api, console, health, security, voice
 
     app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
     api.init_app(app)
+    console.init_app(app)
+    security.init_app(app)  # after the blueprints: it rate-limits the API's
     return app
 
 

@@ -78,6 +78,18 @@ class Settings:
     # inside Twilio's 15 s webhook limit (PostgreSQL only; SQLite has its own busy timeout).
     db_connect_timeout_s: int = 3
     db_statement_timeout_ms: int = 5000
+    # Console and API security (hotline.console, hotline.security).
+    session_max_minutes: int = 600  # a console login lasts at most this long (a shift)
+    session_idle_minutes: int = 60  # and ends after this long without a request
+    session_cookie_secure: str = "auto"  # auto: Secure when PUBLIC_BASE_URL is https; 1 / 0
+    login_max_failures: int = 5  # consecutive failed logins that lock a user…
+    login_lockout_s: int = 900  # …for this long
+    login_ip_max_failures: int = 20  # failed logins from one address within login_lockout_s
+    login_rate_limit: str = "10 per minute;100 per hour"  # POST /console/login per address
+    api_rate_limit: str = "600 per minute"  # /api/v1 per token (per address without one)
+    sse_max_duration_s: int = 300  # an SSE response ends after this; the browser reconnects
+    sse_heartbeat_s: int = 15
+    sse_max_connections: int = 4  # per web process: SSE must leave threads for the webhooks
 
     @property
     def embedded_redis(self) -> bool:
@@ -160,9 +172,21 @@ class Settings:
             problems.append(
                 f"DATABASE_URL must be a sqlite or postgresql URL: {self.database_url!r}"
             )
+        if self.session_cookie_secure not in ("auto", "0", "1"):
+            problems.append("HOTLINE_SESSION_COOKIE_SECURE must be auto, 1 or 0")
         if problems:
             raise ConfigError(problems)
         return self
+
+    @property
+    def https(self) -> bool:
+        return self.public_base_url.startswith("https://")
+
+    @property
+    def cookie_secure(self) -> bool:
+        if self.session_cookie_secure == "auto":
+            return self.https
+        return self.session_cookie_secure == "1"
 
     def voice_for(self, language: str) -> tuple[str, str]:
         """(voice, say-language) for a flow language; unknown languages get the first configured."""

@@ -106,9 +106,11 @@ class Database:
         ensure_sqlite_folder(settings)
         self.engine = make_engine(settings.database_url, **_timeouts(settings))
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        from hotline.live import install_order_events
         from hotline.notify import install_outbox  # here: notify's jobs import this module
 
         install_outbox(self.sessions, settings)
+        install_order_events(self.sessions, settings)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -46,3 +46,6 @@ def init_app(app: Flask) -> None:
         },
     )
     api.register_blueprint(bp, url_prefix=app.config["HOTLINE_API_PREFIX"])
+    from hotline.access import mark_public
+
+    mark_public(app, "api-docs.openapi_json")  # the contract itself needs no token

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import g, request
 
+from hotline.access import Principal
 from hotline.api.problems import Problem
 from hotline.api.tokens import find_token, touch_token
 from hotline.db import get_session
@@ -35,6 +36,7 @@ def authenticate() -> None:
         # Committed on its own, before the view: a failed request still counts as a use.
         session.commit()
     g.api_actor = row.actor
+    g.principal = Principal(actor=row.actor, roles=row.role_set, handler_id=row.handler_id)
 
 
 def current_actor() -> str:

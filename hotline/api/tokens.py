@@ -11,7 +11,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, select
+from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workorders.base import Base, utcnow
@@ -33,10 +33,19 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked: Mapped[bool] = mapped_column(default=False)
+    # The roles of hotline.users.roles, comma-separated. Tokens made before roles existed
+    # keep the full access they had ("admin").
+    roles: Mapped[str] = mapped_column(String(120), default="admin", server_default="admin")
+    # A handler token acts for this handler: its handler moves only on their orders.
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("handlers.id"))
 
     @property
     def actor(self) -> str:
         return f"api:{self.name}"
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(r for r in self.roles.split(",") if r)
 
 
 class TokenError(ValueError):
@@ -47,14 +56,20 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(session: Session, *, name: str) -> tuple[ApiToken, str]:
-    """A new token named `name`: (row, the token itself — never stored, shown once)."""
+def create_token(
+    session: Session, *, name: str, roles: str = "admin", handler_id: int | None = None
+) -> tuple[ApiToken, str]:
+    """A new token named `name` with `roles` (comma-separated, already checked by the
+    caller), acting for the handler `handler_id` if given: (row, the token itself — never
+    stored, shown once)."""
     if not NAME_PATTERN.match(name):
         raise TokenError(f"bad token name {name!r}: letters, digits, '.', '_', '-', up to 60")
     if session.execute(select(ApiToken.id).where(ApiToken.name == name)).first():
         raise TokenError(f"a token named {name!r} exists already (names are never reused)")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(name=name, token_sha256=hash_token(token), revoked=False)
+    row = ApiToken(
+        name=name, token_sha256=hash_token(token), revoked=False, roles=roles, handler_id=handler_id
+    )
     session.add(row)
     session.flush()
     return row, token

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-import redis
 from flask import current_app, url_for
 from flask.views import MethodView
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from hotline import clock
+from hotline.access import AccessDenied, require_principal, require_roles
 from hotline.api.auth import authenticate, current_actor, require_json
 from hotline.api.intake import IntakeOutcome, replay, take_in
 from hotline.api.listing import newest_first, order_query
@@ -42,9 +42,11 @@ from hotline.api.schemas import (
 )
 from hotline.config import Settings
 from hotline.db import get_session
-from hotline.orders.jobs import enqueue_routing, schedule_timers
+from hotline.orders.after_move import after_commit, after_move
+from hotline.orders.jobs import enqueue_routing
 from hotline.orders.runtime import OrdersRuntime
-from workorders.lifecycle import Move, MoveRequest, State
+from hotline.users.roles import ALL_ROLES, Role, may_move, owns_enough
+from workorders.lifecycle import Move, MoveRequest
 from workorders.orders import WorkOrder
 from workorders.organisation import Category, Department, Handler
 from workorders.phones import normalize_number
@@ -66,9 +68,10 @@ bp.before_request(require_json)
 register_blueprint_error_handlers(bp)
 
 NUMBER = re.compile(r"[A-Z]{1,10}-\d{4}-\d{6,10}")
-# Moves after which the deadline timers must be (re)scheduled: timing starts or the
-# deadline moves.
-TIMING_MOVES = frozenset({Move.DISPATCH, Move.APPROVE_EXTENSION, Move.REOPEN, Move.TRANSFER})
+# Who may read orders, and who registers them (moves are checked move by move: MOVE_ROLES).
+# `@require_roles` goes above the other decorators: roles are checked before a body is parsed.
+READERS = tuple(ALL_ROLES)
+INTAKE_ROLES = (Role.AGENT, Role.STAFF, Role.SUPERVISOR, Role.ADMIN)
 
 
 def _problem_doc(status: int, description: str) -> Callable[[F], F]:
@@ -92,15 +95,6 @@ def _runtime() -> OrdersRuntime:
     return runtime
 
 
-def _after_commit(what: str, job: Callable[[], object]) -> None:
-    # The data is committed; a Redis outage must not turn that into an error (the sweep
-    # and the dispatchers catch up from SQL).
-    try:
-        job()
-    except redis.RedisError as exc:
-        log.warning("could not %s after commit: %s", what, exc)
-
-
 def _order(number: str) -> WorkOrder:
     order = find_by_number(get_session(), number) if NUMBER.fullmatch(number) else None
     if order is None:
@@ -114,6 +108,7 @@ def _show(order: WorkOrder) -> dict[str, Any]:
 
 @bp.route("/work-orders")
 class WorkOrders(MethodView):
+    @require_roles(*READERS)
     @bp.arguments(OrderFilterSchema, location="query")
     @bp.response(
         200,
@@ -142,6 +137,7 @@ class WorkOrders(MethodView):
         tz = _runtime().calendar.tz
         return [present_order(session, order, tz=tz, now=now) for order in rows]
 
+    @require_roles(*INTAKE_ROLES)
     @bp.arguments(IntakeSchema)
     @bp.response(201, IntakeResultSchema, description="Registered; Location names the order.")
     @bp.alt_response(
@@ -153,6 +149,7 @@ class WorkOrders(MethodView):
     )
     @_problem_doc(409, "`possible_duplicate` (with `candidates`; nothing written) or `conflict`.")
     @_problem_doc(400, "`invalid_intake` (e.g. an unknown category).")
+    @_problem_doc(403, "`forbidden`: the token's roles may not register orders.")
     def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Register a matter from any channel"""
         settings = _settings()
@@ -196,7 +193,7 @@ class WorkOrders(MethodView):
                 raise
         order = outcome.order
         if outcome.created:
-            _after_commit("queue routing", lambda: enqueue_routing(settings, order.id))
+            after_commit("queue routing", lambda: enqueue_routing(settings, order.id))
         view = _show(order)
         view.update(
             attached=outcome.attached,
@@ -211,6 +208,7 @@ class WorkOrders(MethodView):
 
 @bp.route("/work-orders/<number>")
 class WorkOrderResource(MethodView):
+    @require_roles(*READERS)
     @bp.response(200, WorkOrderDetailSchema)
     @_problem_doc(404, "`not_found`")
     def get(self, number: str) -> dict[str, Any]:
@@ -220,6 +218,7 @@ class WorkOrderResource(MethodView):
 
 @bp.route("/work-orders/<number>/moves")
 class WorkOrderMoves(MethodView):
+    @require_roles(*READERS)
     @bp.arguments(MoveSchema)
     @bp.response(200, WorkOrderDetailSchema, description="The order after the move.")
     @_problem_doc(
@@ -229,12 +228,19 @@ class WorkOrderMoves(MethodView):
     )
     @_problem_doc(400, "e.g. `deadline_passed`, `unknown_department`, `bad_parent`.")
     @_problem_doc(404, "`not_found`")
+    @_problem_doc(403, "`forbidden`: the token's roles may not make this move.")
     def post(self, body: dict[str, Any], number: str) -> dict[str, Any]:
         """Make a move (dispatch, accept, start, reply, complete, follow_up…)"""
         session = get_session()
         runtime = _runtime()
-        order = _order(number)
         move = Move(body["move"])
+        principal = require_principal()
+        if not may_move(principal.roles, move):
+            raise AccessDenied(f"the token's roles may not make the move {move}")
+        order = _order(number)
+        if not owns_enough(principal.roles, move, handler_id=principal.handler_id,
+                           order_handler_id=order.handler_id):  # fmt: skip
+            raise AccessDenied(f"only the handler {number} is dispatched to may {move} it")
         version = body.get("version")
         parent_id = None
         if move is Move.MERGE and body.get("parent"):
@@ -280,17 +286,13 @@ class WorkOrderMoves(MethodView):
                 now=_now(),
             )
         session.commit()
-        settings = _settings()
-        reopened = move is Move.FOLLOW_UP and order.state == State.IN_PROGRESS
-        if move in TIMING_MOVES or reopened:
-            _after_commit("schedule timers", lambda: schedule_timers(settings, order, runtime))
-        if move is Move.RETURN:
-            _after_commit("queue routing", lambda: enqueue_routing(settings, order.id))
+        after_move(_settings(), runtime, order, move)
         return _show(order)
 
 
 @bp.route("/departments")
 class Departments(MethodView):
+    @require_roles(*READERS)
     @bp.response(200, DepartmentSchema(many=True))
     def get(self) -> list[dict[str, Any]]:
         """Departments and their handlers (codes for dispatch and transfer)"""
@@ -317,6 +319,7 @@ class Departments(MethodView):
 
 @bp.route("/categories")
 class Categories(MethodView):
+    @require_roles(*READERS)
     @bp.response(200, CategorySchema(many=True))
     def get(self) -> list[Category]:
         """Categories and their time limits in working days"""

@@ -156,6 +156,7 @@ def _register_subcommands() -> None:
     from hotline.cli.spool import spool
     from hotline.orders.cli import workorders
     from hotline.sim.cli import sim
+    from hotline.users.cli import users
 
     main.add_command(run)
     main.add_command(sim)
@@ -163,6 +164,7 @@ def _register_subcommands() -> None:
     main.add_command(api)
     main.add_command(cases)
     main.add_command(spool)
+    main.add_command(users)
 
 
 _register_subcommands()

@@ -1,0 +1,26 @@
+// Live pages: an element with data-live (an SSE URL) and data-refresh (a URL of its new
+// content) reloads that content whenever an event arrives. No framework, no inline script
+// (the Content-Security-Policy forbids it).
+"use strict";
+(function () {
+  function follow(el) {
+    var source = new EventSource(el.dataset.live);
+    var status = document.querySelector("[data-live-status]");
+    var refresh = function () {
+      fetch(el.dataset.refresh, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) {
+          el.innerHTML = html;
+          el.dataset.updates = String(Number(el.dataset.updates || "0") + 1);
+          if (status) { status.textContent = "Updated " + new Date().toLocaleTimeString(); }
+        })
+        .catch(function () { /* the next event or a reload catches up */ });
+    };
+    source.addEventListener("order", refresh);
+    source.addEventListener("resync", refresh);
+    source.addEventListener("open", function () { el.dataset.liveOpen = "1"; });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-live][data-refresh]").forEach(follow);
+  });
+})();
