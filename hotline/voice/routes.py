@@ -78,6 +78,8 @@ def _voice_turn(*, node: str | None, bad_node: bool = False) -> Response:
         kept = dict(request.form)
         if turn.sensitive_input and "Digits" in kept:
             kept["Digits"] = "***"  # a password or ID digits: never in the call log
+        if turn.spoken:
+            kept.update(turn.spoken)
         record_event(
             session,
             call=call,
@@ -150,12 +152,14 @@ def status() -> Response:
 @bp.post("/recording")
 @require_twilio_signature
 def recording_status() -> Response:
-    """Twilio's recordingStatusCallback: kept as an event; the speech issue transcribes it."""
+    """Twilio's recordingStatusCallback: kept as an event; a completed recording is queued for
+    the speech worker (download, keep, transcribe), once per RecordingSid."""
     info = params.call_info(request.form)
     if info is None:
         return Response(status=204)
     session = get_session()
     settings = current_app.config["SETTINGS"]
+    fresh = False
     try:
         call, _ = upsert_call(session, info=info, region=settings.default_region)
         key = request_key(info.call_sid, request.full_path, request.form)
@@ -164,9 +168,24 @@ def recording_status() -> Response:
                 session, call=call, kind=EventKind.RECORDING, dedup_key=key, params=request.form
             )
             session.commit()
+            fresh = True
     except SQLAlchemyError:
         session.rollback()
         log.exception("database error on recording callback for %s", info.call_sid)
+    sid = request.form.get("RecordingSid", "")
+    url = request.form.get("RecordingUrl", "")
+    completed = request.form.get("RecordingStatus", "completed") == "completed"
+    if fresh and completed and params.sid_ok(sid) and url.startswith(("http://", "https://")):
+        from hotline.speech.queueing import enqueue_transcription
+
+        # Commit, then enqueue; the job id is the RecordingSid, so a replay queues nothing.
+        enqueue_transcription(
+            settings,
+            recording_sid=sid,
+            call_sid=info.call_sid,
+            url=url,
+            duration_s=params.to_int(request.form.get("RecordingDuration")),
+        )
     return Response(status=204)
 
 
