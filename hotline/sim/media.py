@@ -19,7 +19,7 @@ from hotline.speech.audio import TELEPHONE_RATE, AudioError, decimate_to_8k, pcm
 
 FRAME_MS = 20
 FRAME_BYTES = TELEPHONE_RATE * FRAME_MS // 1000
-TRAILING_SILENCE_S = 0.6
+TRAILING_SILENCE_S = 1.0
 
 
 class MediaError(RuntimeError):

@@ -188,7 +188,7 @@ class VerbPlayer:
         call.sim_s += seconds
         self.report.spoken.append(round(seconds, 2))
         self.report.line(f"  caller speaks {seconds:.1f} s into the media stream")
-        if call.drop_media_after is not None and call.spoken >= call.drop_media_after:
+        if call.drop_media_after is not None and call.spoken == call.drop_media_after:
             self.report.line("  media stream drops (no stop message)")
             call.media.drop()
             call.media = None

@@ -18,6 +18,8 @@ from typing import Any
 
 import redis
 
+from hotline.config import Settings
+
 log = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "hotline:speech:streamer"
@@ -164,5 +166,12 @@ class SpeechChannel:
             return None
 
 
-def expectation_from(data: Mapping[str, Any]) -> Expectation:
-    return Expectation(**data)
+def stream_url(settings: Settings) -> str:
+    """The websocket URL the TwiML names (and Twilio signs): configured, else derived from
+    PUBLIC_BASE_URL; "" when neither is set (then no media stream is started)."""
+    if settings.speech_stream_url:
+        return settings.speech_stream_url
+    base = settings.public_base_url
+    if not base:
+        return ""
+    return "ws" + base.removeprefix("http") + "/voice/stream"

@@ -33,6 +33,8 @@ from hotline.speech.recognizer import LoadedModel, SpeechModels, new_recogniser
 log = logging.getLogger(__name__)
 
 FRAME_BYTES = TELEPHONE_RATE * 20 // 1000  # 20 ms of µ-law
+WORD_HANGOVER_MS = 250
+DIGITS_HANGOVER_MS = 700
 MoveCall = Callable[[str, str], None]  # (call_sid, url) → moves the live call (REST update)
 
 
@@ -192,6 +194,8 @@ class CallListener:
         expectation = self.channel.expectation(self.call_sid)
         if expectation is None:
             return None
+        # Callers pause between groups of digits; a menu word is over at the first pause.
+        self.endpointer.hangover_ms = DIGITS_HANGOVER_MS if expectation.kind == "digits" else WORD_HANGOVER_MS
         for language in (expectation.language, *expectation.grammars):
             model = self.speech.get(language)
             if model is None:

@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 vosk.SetLogLevel(-1)  # Kaldi's own logging would flood the worker logs
 _libc = ctypes.CDLL(ctypes.util.find_library("c"))
 _seed_lock = threading.Lock()
+# Loaded models by path: whoever in this process asks again (a CLI command run in-process, a
+# second SpeechModels) shares the one Model rather than loading another 0.5 GB.
+_by_path: dict[str, Any] = {}
+_load_lock = threading.Lock()
 
 
 @dataclass
@@ -71,7 +75,10 @@ def load_models(settings: Settings, *, warm_vocabulary: bool = True) -> SpeechMo
     for language, info in chosen.items():
         start = time.perf_counter()
         try:
-            model = vosk.Model(str(info.path))
+            with _load_lock:
+                model = _by_path.get(str(info.path))
+                if model is None:
+                    model = _by_path[str(info.path)] = vosk.Model(str(info.path))
         except Exception as exc:  # vosk raises a bare Exception when Kaldi cannot load
             speech.missing[language] = f"{info.name} failed to load: {exc}"
             log.error("speech: %s model %s failed to load: %s", language, info.path, exc)

@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 
 from hotline.config import Settings
 from hotline.redis_store import redis_client
-from hotline.speech.channel import HEARTBEAT_TTL_S, SpeechChannel
+from hotline.speech.channel import HEARTBEAT_TTL_S, SpeechChannel, stream_url
 from hotline.speech.live import CallListener, GrammarCache, MoveCall, ProtocolError
 from hotline.speech.recognizer import SpeechModels, load_models
 
@@ -28,16 +28,6 @@ log = logging.getLogger(__name__)
 
 RECEIVE_TIMEOUT_S = 30  # Twilio sends 50 media messages a second; silence this long is a dead line
 MOVE_TIMEOUT_S = 5
-
-
-def stream_url(settings: Settings) -> str:
-    """The websocket URL the TwiML names (and Twilio signs): configured, else derived."""
-    if settings.speech_stream_url:
-        return settings.speech_stream_url
-    base = settings.public_base_url
-    if not base:
-        return ""
-    return "ws" + base.removeprefix("http") + "/voice/stream"
 
 
 def rest_mover(settings: Settings) -> MoveCall:
@@ -127,6 +117,7 @@ def create_stream_app(
 
 def serve(settings: Settings, *, host: str, port: int) -> None:
     """Load the models, then serve websockets (a thread per call) and beat the heartbeat."""
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # a line per header
     speech = load_models(settings)
     app = create_stream_app(settings, speech)
     server = make_server(host, port, app, threaded=True)

@@ -17,6 +17,7 @@ from flask import current_app
 
 from hotline.redis_store import redis_client
 from hotline.speech.channel import Expectation, SpeechChannel, SpeechResult
+from hotline.speech.channel import stream_url as configured_stream_url
 from hotline.voice.twiml import Urls
 from ivr_flows import (
     Action,
@@ -52,9 +53,7 @@ def channel() -> SpeechChannel:
 
 
 def stream_url() -> str:
-    from hotline.speech.stream import stream_url as configured
-
-    return configured(current_app.config["SETTINGS"])
+    return configured_stream_url(current_app.config["SETTINGS"])
 
 
 @dataclass
