@@ -82,7 +82,9 @@ def transcribe_recording(
             select(Recording).where(Recording.recording_sid == recording_sid)
         ).scalar_one_or_none()
         if recording is None:
-            recording = Recording(recording_sid=recording_sid, url=url, duration_s=duration_s)
+            recording = Recording(
+                recording_sid=recording_sid, url=url, duration_s=duration_s, attempts=0
+            )
             session.add(recording)
         if recording.status == RecordingStatus.TRANSCRIBED:
             return str(recording.status)  # a replayed job changes nothing
