@@ -55,7 +55,9 @@ def speech_report(settings: Any) -> dict[str, Any]:
     from hotline.speech.channel import SpeechChannel, stream_url
     from hotline.speech.models import status
 
-    languages = sorted({lang for f in current_app.extensions["hotline.flows"].values() for lang in f.languages})
+    languages = sorted(
+        {lang for f in current_app.extensions["hotline.flows"].values() for lang in f.languages}
+    )
     models = status(settings, languages)
     hearing = SpeechChannel(lambda: redis_client(settings)).listening_languages()
     url = stream_url(settings)

@@ -198,7 +198,9 @@ def _start(
     hotline_bin = Path(sys.executable).parent / "hotline"
     log = open(settings.instance_path / log_name, "wb")  # noqa: SIM115
     env = worker_env(settings) | dict(extra_env)
-    proc = subprocess.Popen([str(hotline_bin), *args], env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(hotline_bin), *args], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     return proc, log
 
 

@@ -24,7 +24,9 @@ def korean_wav(text: str, *, speed: int = 140) -> bytes:
     name = hashlib.sha256(f"{text}|{speed}".encode()).hexdigest()[:16]
     raw, out = _CACHE / f"{name}.espeak.wav", _CACHE / f"{name}.wav"
     if not out.exists():
-        subprocess.run(["espeak-ng", "-v", "ko", "-s", str(speed), "-w", str(raw), text], check=True)
+        subprocess.run(
+            ["espeak-ng", "-v", "ko", "-s", str(speed), "-w", str(raw), text], check=True
+        )
         subprocess.run(["sox", str(raw), "-r", "8000", "-b", "16", "-c", "1", str(out)], check=True)
     return out.read_bytes()
 

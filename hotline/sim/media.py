@@ -7,6 +7,7 @@ each utterance so the recogniser hears the end, and closes with `stop` like Twil
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import secrets
 import time
@@ -121,11 +122,12 @@ class MediaStream:
         return len(ulaw) / TELEPHONE_RATE
 
     def stop(self) -> None:
-        try:
-            self._send({"event": "stop", "sequenceNumber": str(self.chunk + 2), "streamSid": self.stream_sid,
-                        "stop": {"accountSid": "", "callSid": ""}})  # fmt: skip
-        except MediaError:
-            pass
+        stop = {"accountSid": "", "callSid": ""}
+        with contextlib.suppress(MediaError):
+            seq = str(self.chunk + 2)
+            self._send(
+                {"event": "stop", "sequenceNumber": seq, "streamSid": self.stream_sid, "stop": stop}
+            )
         self.close()
 
     def drop(self) -> None:
@@ -133,7 +135,5 @@ class MediaStream:
         self.close()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing a socket that is already gone
             self.ws.close()
-        except Exception:  # noqa: S110  (closing a socket that is already gone)
-            pass

@@ -84,7 +84,7 @@ def rms(pcm: bytes) -> float:
     samples.frombytes(pcm[: len(pcm) - len(pcm) % 2])
     if not samples:
         return 0.0
-    return (sum(s * s for s in samples) / len(samples)) ** 0.5
+    return float((sum(s * s for s in samples) / len(samples)) ** 0.5)
 
 
 def decimate_to_8k(pcm: bytes, rate: int) -> bytes:

@@ -79,7 +79,7 @@ def models_install(ref: str, name: str | None, language: str | None, sha256: str
 @models.command("verify")
 @click.argument("names", nargs=-1)
 def models_verify(names: tuple[str, ...]) -> None:
-    """Check installed models' files against their manifest (or pip's RECORD); exit 1 on problems."""
+    """Check models' files against their manifest (or pip's RECORD); exit 1 on problems."""
     from hotline.speech import models as m
 
     settings = load_settings()
@@ -141,7 +141,8 @@ def speech_transcribe(
     if model is None:
         reasons = "; ".join(f"{k}: {v}" for k, v in speech_models.missing.items())
         raise click.ClickException(
-            f"no speech model for {language or 'any language'} ({reasons or 'none installed'}); see hotline models list"
+            f"no speech model for {language or 'any language'} "
+            f"({reasons or 'none installed'}); see hotline models list"
         )
     grammar = None
     if phrases:
@@ -187,7 +188,7 @@ def speech_transcribe(
         click.echo(f"{path}: {result.text or '(nothing recognised)'}")
         if grammar is not None:
             click.echo(f"  phrase: {record['phrase'] or '-'} (confidence {record['confidence']})")
-        words = " ".join(f"{w['word']}({w['conf']})" for w in record["words"])  # type: ignore[index]
+        words = " ".join(f"{w.get('word')}({float(w.get('conf', 0)):.3f})" for w in result.words)
         click.echo(f"  words: {words or '-'}")
         click.echo(
             f"  {result.audio_s:.2f} s of audio at {rate} Hz, real-time factor {result.rtf:.3f}"

@@ -244,9 +244,7 @@ class Decision:
 
 
 def _mean_conf(words: Sequence[Mapping[str, object]]) -> float:
-    confs = [
-        float(w.get("conf", 1.0)) for w in words if isinstance(w.get("conf", 1.0), int | float)
-    ]  # type: ignore[arg-type]
+    confs = [float(c) for w in words if isinstance(c := w.get("conf", 1.0), int | float)]
     return sum(confs) / len(confs) if confs else 0.0
 
 

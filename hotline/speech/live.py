@@ -195,7 +195,9 @@ class CallListener:
         if expectation is None:
             return None
         # Callers pause between groups of digits; a menu word is over at the first pause.
-        self.endpointer.hangover_ms = DIGITS_HANGOVER_MS if expectation.kind == "digits" else WORD_HANGOVER_MS
+        self.endpointer.hangover_ms = (
+            DIGITS_HANGOVER_MS if expectation.kind == "digits" else WORD_HANGOVER_MS
+        )
         for language in (expectation.language, *expectation.grammars):
             model = self.speech.get(language)
             if model is None:

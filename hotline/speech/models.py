@@ -241,9 +241,8 @@ def verify(model: InstalledModel) -> list[str]:
                 continue
             digest = hashlib.new(file.hash.mode)
             digest.update(located.read_bytes())
-            expected = file.hash.value
-            actual = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
-            if actual != expected:
+            got = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+            if got != file.hash.value:
                 problems.append(f"{file}: hash differs from pip's RECORD")
         return problems
     recorded = _manifest(model.path).get("files")
@@ -271,7 +270,7 @@ def _write_atomic(path: Path, text: str) -> None:
 def download(
     url: str, dest: Path, *, expected_size: int | None, progress: Callable[[int, int | None], None]
 ) -> str:
-    """Fetch `url` into `dest`; returns the sha256. Raises ModelError on a short or failed download."""
+    """Fetch `url` into `dest`; returns the sha256. ModelError on a short or failed download."""
     import requests
 
     digest = hashlib.sha256()
@@ -301,7 +300,7 @@ def _unpack(archive: Path, into: Path) -> None:
             for member in zf.namelist():
                 if member.startswith("/") or ".." in Path(member).parts:
                     raise ModelError(f"{archive.name}: unsafe path {member!r} in the archive")
-            zf.extractall(into)
+            zf.extractall(into)  # noqa: S202  (every member name was checked just above)
     elif tarfile.is_tarfile(archive):
         with tarfile.open(archive) as tf:
             tf.extractall(into, filter="data")

@@ -69,7 +69,7 @@ def create_stream_app(
     def health() -> Any:
         return jsonify({"languages": speech.languages, "missing": speech.missing, "url": url})
 
-    @sock.route("/voice/stream")
+    @sock.route("/voice/stream")  # type: ignore[untyped-decorator]
     def voice_stream(ws: Any) -> None:
         listener = CallListener(
             speech=speech,

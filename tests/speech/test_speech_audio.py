@@ -43,7 +43,8 @@ def test_ulaw_matches_sox_both_ways(tmp_path: Path) -> None:
     every = tmp_path / "every.ul"
     every.write_bytes(bytes(range(256)))
     subprocess.run(
-        ["sox", "-D", "-t", "ul", "-r", "8000", "-c", "1", str(every), "-t", "s16", str(back)], check=True
+        ["sox", "-D", "-t", "ul", "-r", "8000", "-c", "1", str(every), "-t", "s16", str(back)],
+        check=True,
     )
     assert ulaw_to_pcm(bytes(range(256))) == back.read_bytes()
 
@@ -70,10 +71,16 @@ def test_decimation_keeps_duration_and_refuses_odd_rates() -> None:
         decimate_to_8k(silence(0.1, rate=11025), 11025)
 
 
-def _wav(tag: int, channels: int, rate: int, bits: int, data: bytes, *, fmt_size: int = 16) -> bytes:
-    fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * channels * bits // 8, channels * bits // 8, bits)
+def _wav(
+    tag: int, channels: int, rate: int, bits: int, data: bytes, *, fmt_size: int = 16
+) -> bytes:
+    fmt = struct.pack(
+        "<HHIIHH", tag, channels, rate, rate * channels * bits // 8, channels * bits // 8, bits
+    )
     fmt = fmt[:fmt_size]
-    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    chunks = (
+        b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    )
     return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
 
 

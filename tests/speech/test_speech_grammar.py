@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from hotline.redis_store import redis_client
 from hotline.config import Settings
+from hotline.redis_store import redis_client
 from hotline.sim.media import telephone_ulaw
 from hotline.speech.audio import read_wav, telephone_channel
 from hotline.speech.channel import Expectation, SpeechChannel
@@ -41,7 +41,9 @@ def test_nearest_phrase_and_its_confidence() -> None:
     grammar = build_grammar({"상담원": "0", "민원 접수": "2"}, frozenset())
     sure = decide(grammar, "상담원", [{"word": "상담원", "conf": 1.0}])
     assert sure is not None and sure.key == "0" and sure.confidence == 1.0
-    mixed = decide(grammar, "민원 상담원", [{"word": "민원", "conf": 1.0}, {"word": "상담원", "conf": 0.5}])
+    mixed = decide(
+        grammar, "민원 상담원", [{"word": "민원", "conf": 1.0}, {"word": "상담원", "conf": 0.5}]
+    )
     assert mixed is not None and mixed.key == "0" and mixed.confidence < 0.6
     assert decide(grammar, "", []) is None
 
@@ -52,7 +54,9 @@ def test_digit_words_become_digits(ko_models: Any) -> None:
     assert decision is not None and decision.key == "353"
 
 
-@pytest.mark.parametrize(("text", "key"), [("상담원", "0"), ("한국어", "3"), ("네", "1"), ("아니요", "2")])
+@pytest.mark.parametrize(
+    ("text", "key"), [("상담원", "0"), ("한국어", "3"), ("네", "1"), ("아니요", "2")]
+)
 def test_telephone_speech_is_decided(ko_models: Any, text: str, key: str) -> None:
     model = ko_models.get("ko-KR")
     phrases = {"상담원": "0", "한국어": "3", "네": "1", "아니요": "2"}
@@ -64,24 +68,60 @@ def test_telephone_speech_is_decided(ko_models: Any, text: str, key: str) -> Non
     assert result.rtf < 5  # sanity only: speed is measured in benchmarks/speech.py
 
 
-def _listener(ko_models: Any, settings: Settings, moved: list[str]) -> tuple[CallListener, SpeechChannel, str]:
+def _listener(
+    ko_models: Any, settings: Settings, moved: list[str]
+) -> tuple[CallListener, SpeechChannel, str]:
     channel = SpeechChannel(lambda: redis_client(settings))
     sid = new_call_sid()
-    channel.expect(Expectation(sid, "main_menu", 7, "menu", "ko-KR", {"ko-KR": {"상담원": "0", "민원 접수": "2"}}, "http://x/step"))
-    listener = CallListener(speech=ko_models, channel=channel, move=lambda _, url: moved.append(url), min_confidence=0.6, seed=1)
+    channel.expect(
+        Expectation(
+            sid,
+            "main_menu",
+            7,
+            "menu",
+            "ko-KR",
+            {"ko-KR": {"상담원": "0", "민원 접수": "2"}},
+            "http://x/step",
+        )
+    )
+    listener = CallListener(
+        speech=ko_models,
+        channel=channel,
+        move=lambda _, url: moved.append(url),
+        min_confidence=0.6,
+        seed=1,
+    )
     return listener, channel, sid
 
 
-@pytest.mark.parametrize("chunk", [160, 33, 1000])  # Twilio sends 160 bytes, but any length is valid
-def test_listener_decides_whatever_the_chunking(ko_models: Any, settings: Settings, chunk: int) -> None:
+@pytest.mark.parametrize(
+    "chunk", [160, 33, 1000]
+)  # Twilio sends 160 bytes, but any length is valid
+def test_listener_decides_whatever_the_chunking(
+    ko_models: Any, settings: Settings, chunk: int
+) -> None:
     moved: list[str] = []
     listener, channel, sid = _listener(ko_models, settings, moved)
     assert listener.handle({"event": "connected", "protocol": "Call", "version": "1.0.0"})
-    assert listener.handle({"event": "start", "streamSid": "MZ1", "start": {"callSid": sid, "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}})
+    assert listener.handle(
+        {
+            "event": "start",
+            "streamSid": "MZ1",
+            "start": {
+                "callSid": sid,
+                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+            },
+        }
+    )
     ulaw = telephone_ulaw(korean_wav("상담원")) + b"\xff" * 8000
     for offset in range(0, len(ulaw), chunk):
         payload = base64.b64encode(ulaw[offset : offset + chunk]).decode()
-        listener.handle({"event": "media", "media": {"track": "inbound", "chunk": "1", "timestamp": "0", "payload": payload}})
+        listener.handle(
+            {
+                "event": "media",
+                "media": {"track": "inbound", "chunk": "1", "timestamp": "0", "payload": payload},
+            }
+        )
     assert listener.handle({"event": "mark", "mark": {"name": "x"}})
     assert not listener.handle({"event": "stop", "stop": {}})
     result = channel.take_result(sid, "main_menu")
@@ -96,7 +136,15 @@ def test_listener_refuses_what_breaks_the_protocol(ko_models: Any, settings: Set
     with pytest.raises(ProtocolError, match="callSid"):
         listener.handle({"event": "start", "start": {}})
     with pytest.raises(ProtocolError, match="media format"):
-        listener.handle({"event": "start", "start": {"callSid": sid, "mediaFormat": {"encoding": "audio/x-l16", "sampleRate": 16000}}})
+        listener.handle(
+            {
+                "event": "start",
+                "start": {
+                    "callSid": sid,
+                    "mediaFormat": {"encoding": "audio/x-l16", "sampleRate": 16000},
+                },
+            }
+        )
     listener.handle({"event": "start", "start": {"callSid": sid}})
     with pytest.raises(ProtocolError, match="base64"):
         listener.handle({"event": "media", "media": {"payload": "***"}})

@@ -46,14 +46,18 @@ def test_spoken_yes_and_no(speak: Speak, database: Database, settings: Settings)
         session.commit()
     yes = speak("say,say,0,#", ["한국어", "네"], from_number=phone)
     assert yes.ok, yes.transcript
-    assert "이사건의진행상황은1번" in heard(yes), yes.transcript  # case_menu: it was about that case
+    assert "이사건의진행상황은1번" in heard(yes), (
+        yes.transcript
+    )  # case_menu: it was about that case
     no = speak("say,say,#", ["한국어", "아니요"], from_number=phone)
     assert no.ok, no.transcript
     assert [key for node, _, key in spoken_steps(database, no.call_sid)] == ["3", "2"]
     assert "사건조회는1번" in heard(no)  # not that case: the main menu
 
 
-def test_spoken_digits_with_keys_between(speak: Speak, database: Database, settings: Settings) -> None:
+def test_spoken_digits_with_keys_between(
+    speak: Speak, database: Database, settings: Settings
+) -> None:
     with database.session() as session:
         upsert_case(
             session,

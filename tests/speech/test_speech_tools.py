@@ -35,7 +35,9 @@ def _env(settings: Settings) -> dict[str, str]:
     }
 
 
-def test_transcribe_prints_text_confidences_and_speed(ko_models: Any, settings: Settings, tmp_path: Path) -> None:
+def test_transcribe_prints_text_confidences_and_speed(
+    ko_models: Any, settings: Settings, tmp_path: Path
+) -> None:
     phone = tmp_path / "goodbye.wav"
     phone.write_bytes(allison("vm-goodbye"))
     wide = tmp_path / "operator16k.wav"
@@ -62,8 +64,12 @@ def test_transcribe_names_bad_files(ko_models: Any, settings: Settings, tmp_path
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not audio at all")
     stereo = tmp_path / "stereo.wav"
-    subprocess.run(["sox", "-n", "-r", "8000", "-c", "2", str(stereo), "trim", "0", "0.5"], check=True)
-    out = CliRunner().invoke(main, ["speech", "transcribe", str(bad), str(stereo)], env=_env(settings))
+    subprocess.run(
+        ["sox", "-n", "-r", "8000", "-c", "2", str(stereo), "trim", "0", "0.5"], check=True
+    )
+    out = CliRunner().invoke(
+        main, ["speech", "transcribe", str(bad), str(stereo)], env=_env(settings)
+    )
     assert out.exit_code == 1
     assert "bad.wav: not a WAV file" in out.output and "2 channels" in out.output
 
@@ -104,19 +110,25 @@ def test_say_tokens_and_bad_audio() -> None:
     assert len(telephone_ulaw(korean_wav("네"))) > 4000  # 8 kHz, one byte a sample
 
 
-def test_rest_stand_in_answers_call_updates(rest_sim: RestSim, settings: Settings, app: Flask) -> None:
+def test_rest_stand_in_answers_call_updates(
+    rest_sim: RestSim, settings: Settings, app: Flask
+) -> None:
     sid = "CA" + "2" * 32
-    rest_client(settings).calls(sid).update(url="https://example.org/voice/step?node=x", method="POST")
+    rest_client(settings).calls(sid).update(
+        url="https://example.org/voice/step?node=x", method="POST"
+    )
     update = rest_sim.wait_for_update(sid, 5)
     assert update is not None and update["Url"].endswith("node=x") and update["Method"] == "POST"
     assert rest_sim.wait_for_update(sid, 0.1) is None  # consumed
     rest_sim.fail_next(503, to=sid)
-    with pytest.raises(Exception, match="503|simulated"):
+    with pytest.raises(Exception, match=r"503|simulated"):
         rest_client(settings).calls(sid).update(url="https://example.org/x")
 
 
 def test_sim_cli_refuses_a_bad_say_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF....WAVE")
-    out = CliRunner().invoke(main, ["sim", "call", "--say", str(bad), "--auth-token", "t", "--account-sid", "AC1"])
+    out = CliRunner().invoke(
+        main, ["sim", "call", "--say", str(bad), "--auth-token", "t", "--account-sid", "AC1"]
+    )
     assert out.exit_code == 2 and "bad.wav" in out.output

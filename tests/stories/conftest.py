@@ -35,7 +35,9 @@ class Hotline:
     database: Database
     rest: RestSim
 
-    def call(self, *, from_number: str, keys: str, say: Sequence[str] = (), **kwargs: Any) -> CallReport:
+    def call(
+        self, *, from_number: str, keys: str, say: Sequence[str] = (), **kwargs: Any
+    ) -> CallReport:
         """A call; `say` are phrases in the test language (Korean) spoken at the `say` Gathers
         over the live media stream (needs the `speaking_hotline` fixture)."""
         if say:

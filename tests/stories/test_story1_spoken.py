@@ -56,13 +56,17 @@ def test_mr_fan_says_yes_and_his_statement_is_transcribed(speaking_hotline: Hotl
 
     def transcribed() -> Recording | None:
         with hotline.database.session() as session:
-            rec = session.execute(select(Recording).where(Recording.recording_sid == sid)).scalar_one_or_none()
+            rec = session.execute(
+                select(Recording).where(Recording.recording_sid == sid)
+            ).scalar_one_or_none()
             return rec if rec is not None and rec.status == RecordingStatus.TRANSCRIBED else None
 
     recording = wait_for(transcribed, timeout=90)
     with hotline.database.session() as session:
         order = session.get(WorkOrder, recording.work_order_id)
-        transcript = session.execute(select(Transcript).where(Transcript.recording_id == recording.id)).scalar_one()
+        transcript = session.execute(
+            select(Transcript).where(Transcript.recording_id == recording.id)
+        ).scalar_one()
         assert order is not None and order.case_number == CASE and order.contact_phone == FAN
         assert order.transcript == transcript.text and transcript.text
         assert transcript.words and all("conf" in w for w in transcript.words)

@@ -20,7 +20,9 @@ def test_caller_speaks_operator(speaking_hotline: Hotline) -> None:
     with speaking_hotline.database.session() as session:
         spoken = [
             (e.node, e.params["SpeechKey"])
-            for e in session.execute(select(CallEvent).where(CallEvent.call_id == call.id)).scalars()
+            for e in session.execute(
+                select(CallEvent).where(CallEvent.call_id == call.id)
+            ).scalars()
             if "SpeechKey" in e.params
         ]
     assert spoken == [("language", "3"), ("main_menu", "0")]
