@@ -280,7 +280,13 @@ def speech_server(speech_app: Flask) -> Iterator[LiveServer]:
 def speech_worker(
     settings: Settings, database: Database, redis_conn: redis.Redis
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A real `hotline worker speech` (model loaded before the first job) for the session."""
+    """A real `hotline worker speech` (model loaded before the first job) for the session.
+
+    Every <Record> of earlier tests queued a transcription nobody waited for; they are dropped
+    so that speech tests do not wait behind them."""
+    from hotline.jobs import get_queue
+
+    get_queue(settings, "speech").empty()
     proc, log = _start(settings, ["worker", "speech", "--no-scheduler"], "speech.log", SPEECH_ENV)
     yield proc
     _stop(proc, log)
