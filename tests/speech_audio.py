@@ -8,6 +8,7 @@ session, so each phrase is synthesised once.
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import tempfile
 from functools import cache
@@ -22,12 +23,17 @@ def korean_wav(text: str, *, speed: int = 140) -> bytes:
     """`text` spoken by espeak-ng's Korean voice, as an 8 kHz 16-bit mono WAV."""
     _CACHE.mkdir(exist_ok=True)
     name = hashlib.sha256(f"{text}|{speed}".encode()).hexdigest()[:16]
-    raw, out = _CACHE / f"{name}.espeak.wav", _CACHE / f"{name}.wav"
+    out = _CACHE / f"{name}.wav"
     if not out.exists():
-        subprocess.run(
-            ["espeak-ng", "-v", "ko", "-s", str(speed), "-w", str(raw), text], check=True
-        )
-        subprocess.run(["sox", str(raw), "-r", "8000", "-b", "16", "-c", "1", str(out)], check=True)
+        # Made under a private name and renamed: concurrent test runs share this cache.
+        with tempfile.TemporaryDirectory(dir=_CACHE) as work:
+            raw, narrow = Path(work) / "espeak.wav", Path(work) / "8k.wav"
+            say = ["espeak-ng", "-v", "ko", "-s", str(speed), "-w", str(raw), text]
+            subprocess.run(say, check=True)
+            subprocess.run(
+                ["sox", str(raw), "-r", "8000", "-b", "16", "-c", "1", str(narrow)], check=True
+            )
+            os.replace(narrow, out)
     return out.read_bytes()
 
 

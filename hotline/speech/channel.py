@@ -45,6 +45,7 @@ class Expectation:
     step_url: str  # where the call is moved when the answer is decided (REST update)
     min_digits: int = 1
     max_digits: int = 20
+    sensitive: bool = False  # a password or ID digits: never logged
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)

@@ -244,9 +244,10 @@ class CallListener:
                 self.channel.publish(self.call_sid, result)
                 self.channel.clear_expectation(self.call_sid)
                 self.timing.decisions.append(time.perf_counter() - detected)
+                said = "(sensitive)" if expectation.sensitive else f"{heard!r} → {decision.key}"
                 log.info(
-                    "call %s: heard %r at %s → %s (confidence %.2f%s)",
-                    self.call_sid, heard, expectation.node, decision.key, decision.confidence,
+                    "call %s: heard %s at %s (confidence %.2f%s)",
+                    self.call_sid, said, expectation.node, decision.confidence,
                     "" if result.sure else ", will confirm",
                 )  # fmt: skip
                 try:
@@ -257,7 +258,7 @@ class CallListener:
                         self.call_sid,
                         exc,
                     )
-        elif heard:
+        elif heard and not expectation.sensitive:
             log.info("call %s: %r at %s matched nothing", self.call_sid, heard, expectation.node)
         if self.on_decision is not None:
             self.on_decision(heard, decision, result)

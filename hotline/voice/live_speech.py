@@ -163,7 +163,7 @@ def _expectation(
     if isinstance(node, CollectNode):
         return Expectation(
             call_sid, node.id, seq, "digits", language, {language: {}}, step_url,
-            min_digits=node.min_length, max_digits=node.max_length,
+            min_digits=node.min_length, max_digits=node.max_length, sensitive=node.sensitive,
         )  # fmt: skip
     if isinstance(node, ConfirmNode):
         grammars = {lang: node_grammar(node, lang) for lang in (language, *languages)}

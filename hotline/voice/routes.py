@@ -9,7 +9,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hotline.db import get_session
 from hotline.jobs import enqueue_call_outcome
-from hotline.voice import bp, params
+from hotline.speech.queueing import enqueue_transcription
+from hotline.voice import bp, live_speech, params
 from hotline.voice.calls import CallTurn, run_turn
 from hotline.voice.signature import require_twilio_signature
 from hotline.voice.twiml import render_hold, render_message
@@ -146,6 +147,7 @@ def status() -> Response:
         # Commit, then enqueue: the job must find the final status when it runs.
         enqueue_call_outcome(settings, info.call_sid)
         current_app.extensions["hotline.call_states"].forget(info.call_sid)
+        live_speech.channel().forget(info.call_sid)
     return Response(status=204)
 
 
@@ -176,8 +178,6 @@ def recording_status() -> Response:
     url = request.form.get("RecordingUrl", "")
     completed = request.form.get("RecordingStatus", "completed") == "completed"
     if fresh and completed and params.sid_ok(sid) and url.startswith(("http://", "https://")):
-        from hotline.speech.queueing import enqueue_transcription
-
         # Commit, then enqueue; the job id is the RecordingSid, so a replay queues nothing.
         enqueue_transcription(
             settings,
