@@ -4,9 +4,11 @@ media URLs), kept, transcribed by a real `hotline worker speech` and stored with
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from hotline.config import Settings
@@ -103,3 +105,32 @@ def test_corrupt_recording_fails_clearly(
     assert rec.status == RecordingStatus.FAILED
     assert "corrupt WAV" in (rec.error or ""), rec.error
     assert server.fetch_count(sid) == 1
+
+
+def test_download_waits_for_the_file_and_names_failures(settings: Settings) -> None:
+    from hotline.speech.transcribe import fetch_recording
+
+    server = recording_server()
+    sid = "RE" + "a" * 32
+    audio = korean_wav("네")
+    url = server.add(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        recording_sid=sid,
+        audio=audio,
+    )
+    waits: list[float] = []
+
+    def later(seconds: float) -> None:  # Twilio stores the file a moment after the action
+        waits.append(seconds)
+        if len(waits) == 2:
+            server.mark_ready(sid)
+
+    assert fetch_recording(settings, url, sleep=later) == audio
+    assert waits == [0.5, 1.0]  # two 404s, backing off
+    missing = url.replace(sid, "RE" + "b" * 32)
+    with pytest.raises(RuntimeError, match="HTTP 404"):
+        fetch_recording(settings, missing, sleep=lambda s: None)
+    wrong = replace(settings, twilio_auth_token="wrong")
+    with pytest.raises(RuntimeError, match="HTTP 401"):
+        fetch_recording(wrong, url, sleep=lambda s: None)
