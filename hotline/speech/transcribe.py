@@ -21,6 +21,7 @@ from hotline.speech.recognizer import SpeechModels, load_models, recognise, word
 from hotline.speech.records import Recording, RecordingStatus, Transcript
 from workorders.calls import Call
 from workorders.orders import WorkOrder
+from workorders.services import get_order
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,9 @@ def transcribe_recording(
         recording.status = RecordingStatus.TRANSCRIBED
         recording.error = None
         if order is not None and result.text:
-            order.transcript = result.text
+            # Routing may have moved the order while we decoded: a locked, fresh read, or its
+            # optimistic version check fails the update as a false conflict.
+            get_order(session, order.id, lock=True).transcript = result.text
         session.commit()
         log.info(
             "recording %s: %.1f s transcribed (rtf %.2f): %r",
