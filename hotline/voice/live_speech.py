@@ -74,6 +74,8 @@ def answer(
     call_sid: str, node: Node, event: Event, form: Mapping[str, str], context: Mapping[str, Any]
 ) -> Answer:
     """The event to advance the flow with: keys win; else a decided spoken answer, if any."""
+    if not stream_url():
+        return Answer(event)  # no live speech configured: not even a Redis read
     pending = context.get(CONFIRM_KEY)
     spoken: SpeechResult | None = None
     if _no_keys(form) and isinstance(node, MenuNode | ConfirmNode | CollectNode):
