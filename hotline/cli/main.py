@@ -156,9 +156,13 @@ def _register_subcommands() -> None:
     from hotline.cli.spool import spool
     from hotline.orders.cli import workorders
     from hotline.sim.cli import sim
+    from hotline.speech.cli import models, speech, stream
     from hotline.users.cli import users
 
     main.add_command(run)
+    main.add_command(models)
+    main.add_command(speech)
+    main.add_command(stream)
     main.add_command(sim)
     main.add_command(workorders)
     main.add_command(api)

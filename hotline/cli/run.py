@@ -15,6 +15,8 @@ DEFAULT_PROCESSES = {
     "web": "gunicorn -c python:hotline.gunicorn_conf 'hotline:create_app()'",
     "worker": "hotline worker default",
     "clock": "hotline clock",
+    "speech": "hotline worker speech --no-scheduler",
+    "stream": "hotline stream",
 }
 
 
@@ -66,6 +68,11 @@ def run(procfile: Path, port: int, no_demo: bool) -> None:
     # The Procfile names `gunicorn` and `hotline`: find them in this interpreter's venv even
     # when the venv is not activated (make run calls .venv/bin/hotline directly).
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    # The media-stream websocket listens beside the web port; without a public URL the TwiML
+    # names it on loopback (the simulator's calls), behind a proxy it is derived from that URL.
+    stream_port = env.setdefault("HOTLINE_STREAM_PORT", str(port + 1))
+    if not settings.public_base_url and not settings.speech_stream_url:
+        env["HOTLINE_SPEECH_STREAM_URL"] = f"ws://127.0.0.1:{stream_port}/voice/stream"
     base = settings.public_base_url or f"http://127.0.0.1:{port}"
     click.echo(
         f"\nhotline is starting on {base}\n"
@@ -73,6 +80,8 @@ def run(procfile: Path, port: int, no_demo: bool) -> None:
         f"  simulated call:  .venv/bin/hotline sim call --url http://127.0.0.1:{port} "
         f"--from +8613800138000 --digits 1,1,1,123456#,2\n"
         f"                   (the demo caller: confirms his case, keys its password, hears it)\n"
+        f"  spoken call:     .venv/bin/hotline sim call --url http://127.0.0.1:{port} "
+        f"--say hello.wav  (needs a speech model: hotline models list)\n"
         f"  stop:            Ctrl-C\n"
     )
     manager = Manager(Printer(sys.stdout))

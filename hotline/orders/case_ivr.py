@@ -62,8 +62,10 @@ def _case_memory(case: CourtCase, *, verified: bool = False) -> dict[str, Any]:
 
 
 def _spoken_case(case: CourtCase, language: str) -> str:
+    # Case numbers are read in Chinese or English only; other languages hear the English form.
+    spoken_in = language if language.split("-")[0].casefold() in ("zh", "en") else "en-US"
     try:
-        return speakable(parse_case_number(case.case_number), language)
+        return speakable(parse_case_number(case.case_number), spoken_in)
     except CaseNumberError:
         return case.case_number
 

@@ -14,9 +14,11 @@ from urllib.parse import quote
 import requests
 
 from hotline.sim.callbacks import check_order, send_status_callbacks, status_sequence
-from hotline.sim.keys import KeyScript
+from hotline.sim.keys import SAY_TOKEN, KeyScript, parse_keys
+from hotline.sim.media import MediaStream, telephone_ulaw
 from hotline.sim.recordings import quiet_tone_wav, wav_duration_s
 from hotline.sim.report import CallReport
+from hotline.sim.rest import RestSim
 from hotline.sim.transport import TWILIO_TIMEOUT_S, Sent, TransportError, TwilioHttp
 from hotline.sim.validate import parse_twiml, validate_twiml
 from hotline.sim.verbs import CallEnded, Document, VerbPlayer, new_sid
@@ -46,17 +48,30 @@ def simulate_call(
     out: Callable[[str], None] | None = None,
     session: requests.Session | None = None,
     call_sid: str | None = None,
+    say: Sequence[bytes] = (),
+    rest: RestSim | None = None,
+    media_speed: float = 1.0,
+    answer_wait_s: float = 5.0,
+    drop_media_after: int | None = None,
 ) -> CallReport:
     """Place one inbound call against the app at `base_url` and play it to the end.
 
     `keys` is the caller's keypad script (see keys.KeyScript); `recording` is WAV audio the
-    caller speaks into any <Record> (default: a 2 s quiet tone). Protocol faults are collected
-    in the report's `errors`; the call stops at the first one that Twilio could not get past.
+    caller speaks into any <Record> (default: a 2 s quiet tone). `say` are WAV files the caller
+    speaks at the Gathers the script marks `say` (without any mark: the first Gathers), over
+    the media stream the app starts; the call then follows the app's REST update seen by
+    `rest` (the REST stand-in the app points at), or the Gather times out after
+    `answer_wait_s`. Protocol faults are collected in the report's `errors`; the call stops
+    at the first one that Twilio could not get past.
     """
     status_sequence(status_events)  # fail fast on bad arguments, before dialling
     check_order(status_order)
     if recording is not None:
         wav_duration_s(recording)
+    for wav in say:
+        telephone_ulaw(wav)  # a bad file fails here, before dialling
+    if say and SAY_TOKEN not in parse_keys(keys):
+        keys = ",".join([SAY_TOKEN] * len(say) + parse_keys(keys))
     owned = session is None
     http_session = session or requests.Session()
     try:
@@ -75,6 +90,11 @@ def simulate_call(
             out=out,
             session=http_session,
         )
+        call.utterances = list(say)
+        call.rest = rest
+        call.media_speed = media_speed
+        call.answer_wait_s = answer_wait_s
+        call.drop_media_after = drop_media_after
         call.run()
         send_status_callbacks(
             call.http,
@@ -129,6 +149,13 @@ class LiveCall:
         self.sim_s = 0.0  # time the caller spent listening/keying/waiting, never slept
         self.started_at = time.time()
         self._wall_start = time.perf_counter()
+        self.utterances: list[bytes] = []
+        self.rest: RestSim | None = None
+        self.media: MediaStream | None = None
+        self.media_speed = 1.0
+        self.answer_wait_s = 5.0
+        self.drop_media_after: int | None = None
+        self.spoken = 0
         self.report.line(f"call {call_sid} from {from_number} to {to_number}")
 
     def run(self) -> None:
@@ -139,6 +166,10 @@ class LiveCall:
                 doc = player.play(doc)
         except CallEnded as end:
             self.report.ended_by = end.ended_by
+        finally:
+            if self.media is not None:
+                self.media.stop()
+                self.media = None
         wall_s = time.perf_counter() - self._wall_start
         self.report.duration_s = round(self.sim_s + wall_s)
         self.report.line(f"  call ended: {self.report.ended_by}")

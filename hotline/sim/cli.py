@@ -14,6 +14,7 @@ from hotline.sim.callbacks import STATUS_ORDERS
 from hotline.sim.keys import parse_keys
 from hotline.sim.load import run_load
 from hotline.sim.recordings import stop_recording_server, wav_duration_s
+from hotline.sim.rest import RestSim
 from hotline.sim.transport import TWILIO_TIMEOUT_S
 
 DEFAULT_FROM = "+8613800138000"
@@ -67,6 +68,32 @@ def _read_wav(ctx: click.Context, param: click.Parameter, value: Path | None) ->
     return audio
 
 
+def _read_say(
+    ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]
+) -> tuple[bytes, ...]:
+    from hotline.sim.media import MediaError, telephone_ulaw
+
+    audio = []
+    for path in value:
+        data = path.read_bytes()
+        try:
+            telephone_ulaw(data)
+        except MediaError as exc:
+            raise click.BadParameter(f"{path}: {exc}") from exc
+        audio.append(data)
+    return tuple(audio)
+
+
+def _default_rest_port() -> int | None:
+    from urllib.parse import urlsplit
+
+    base = _env("HOTLINE_TWILIO_API_BASE_URL", "TWILIO_API_BASE_URL")
+    if not base:
+        return None
+    parts = urlsplit(base)
+    return parts.port if parts.hostname in ("127.0.0.1", "localhost") else None
+
+
 def _call_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--url", default=_default_url, show_default="http://127.0.0.1:$PORT",
@@ -106,6 +133,28 @@ def sim() -> None:
 @click.option("--from", "from_number", default=DEFAULT_FROM, show_default=True,
               help="The caller's number (E.164).")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="Print only a one-line summary.")
+@click.option(
+    "--say",
+    "say",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    callback=_read_say,
+    help="WAV the caller speaks over the media stream at a Gather (repeatable; "
+    "the keys script's 'say' tokens place them, else the first Gathers).",
+)
+@click.option(
+    "--media-speed",
+    default=1.0,
+    show_default=True,
+    help="How fast speech is streamed: 1 = real time, 4 = four times faster.",
+)
+@click.option(
+    "--rest-port",
+    type=int,
+    default=_default_rest_port,
+    show_default="the port of a loopback HOTLINE_TWILIO_API_BASE_URL",
+    help="Answer the app's REST call updates here (its Twilio API base URL).",
+)
 def call_command(
     *,
     url: str,
@@ -114,10 +163,20 @@ def call_command(
     account_sid: str | None,
     from_number: str,
     quiet: bool,
+    say: tuple[bytes, ...],
+    media_speed: float,
+    rest_port: int | None,
     **settings: Any,
 ) -> None:
     """Place one call; print the transcript; exit 1 if the app broke Twilio's protocol."""
     sid, token = resolve_credentials(auth_token, account_sid)
+    rest = None
+    if say and rest_port:
+        try:
+            rest = RestSim(sid, token, port=rest_port).start()
+        except OSError as exc:
+            click.echo(f"REST stand-in not started on port {rest_port} ({exc}): spoken answers "
+                       "are picked up when each Gather times out", err=True)  # fmt: skip
     try:
         report = simulate_call(
             url,
@@ -127,10 +186,15 @@ def call_command(
             public_base_url=public_base_url,
             keys=settings.pop("digits"),
             out=None if quiet else click.echo,
+            say=say,
+            rest=rest,
+            media_speed=media_speed,
             **settings,
         )
     finally:
         stop_recording_server()
+        if rest is not None:
+            rest.stop()
     click.echo(report.summary())
     if not report.ok:
         for error in report.errors:

@@ -6,6 +6,7 @@ import re
 
 KEYPAD = set("0123456789*#")
 NO_INPUT_TOKENS = {".", "-"}
+SAY_TOKEN = "say"  # noqa: S105  (a keys-script word, no secret): the caller speaks the next --say file at this Gather
 _SEPARATORS = re.compile(r"[,\s]+")
 
 
@@ -13,8 +14,10 @@ def parse_keys(script: str) -> list[str]:
     """Split a keys script into tokens; `.` or `-` is a silent answer to one Gather."""
     tokens = [t for t in _SEPARATORS.split(script.strip()) if t]
     for token in tokens:
-        if token not in NO_INPUT_TOKENS and not set(token) <= KEYPAD:
-            raise ValueError(f"bad keys token {token!r}: use 0-9 * #, and '.' or '-' for no input")
+        if token not in NO_INPUT_TOKENS and token != SAY_TOKEN and not set(token) <= KEYPAD:
+            raise ValueError(
+                f"bad keys token {token!r}: use 0-9 * #, '.' or '-' for no input, 'say' to speak"
+            )
     return tokens
 
 
@@ -30,6 +33,13 @@ class KeyScript:
 
     def remaining(self) -> list[str]:
         return list(self._tokens)
+
+    def speaks_next(self) -> bool:
+        """The caller speaks (rather than keys) at the next Gather; consumes the token."""
+        if self._tokens and self._tokens[0] == SAY_TOKEN:
+            self._tokens.pop(0)
+            return True
+        return False
 
     def answer(self, *, num_digits: int | None, finish_keys: str) -> str | None:
         """Digits Twilio would send for the next Gather (finish key stripped), or None.

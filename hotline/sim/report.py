@@ -20,6 +20,7 @@ class CallReport:
     requests: list[tuple[str, str, int, float]] = field(default_factory=list)
     said: list[tuple[str, str]] = field(default_factory=list)  # (language, text)
     keyed: list[str] = field(default_factory=list)
+    spoken: list[float] = field(default_factory=list)  # seconds of each utterance streamed
     recorded: list[str] = field(default_factory=list)  # RecordingSids
     enqueued: list[str] = field(default_factory=list)  # queue names
     dials: list[str] = field(default_factory=list)  # "number:+86…", "queue:general", …

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 _PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-zA-Z]+)/(Messages|Calls)\.json$")
+_CALL = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-zA-Z]+)/Calls/(CA[0-9a-zA-Z]+)\.json$")
 
 
 @dataclass
@@ -25,8 +26,28 @@ class RestSim:
     calls: list[dict[str, str]] = field(default_factory=list)
     # (status, recipient or None for anyone): the next matching requests fail with them
     failures: list[tuple[int, str | None]] = field(default_factory=list)
+    # calls(sid).update(url=…): what a live call was told to do next, per CallSid
+    updates: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
+    port: int = 0
+    _updated: threading.Condition | None = None
+
+    def wait_for_update(self, call_sid: str, timeout_s: float) -> dict[str, str] | None:
+        """The next update of `call_sid` (consumed), waiting up to `timeout_s`."""
+        assert self._updated is not None
+        with self._updated:
+            found = self._updated.wait_for(
+                lambda: any(u["CallSid"] == call_sid and not u.get("_taken") for u in self.updates),
+                timeout=timeout_s,
+            )
+            if not found:
+                return None
+            update = next(
+                u for u in self.updates if u["CallSid"] == call_sid and not u.get("_taken")
+            )
+            update["_taken"] = "1"
+            return update
 
     @property
     def url(self) -> str:
@@ -39,7 +60,8 @@ class RestSim:
             self.failures.extend((status, to) for status in statuses)
 
     def start(self) -> RestSim:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._updated = threading.Condition(self.lock)
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler(self))
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
@@ -64,9 +86,13 @@ def _handler(sim: RestSim) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             match = _PATH.match(self.path)
+            call = _CALL.match(self.path)
             expected = base64.b64encode(f"{sim.account_sid}:{sim.auth_token}".encode()).decode()
             if self.headers.get("Authorization") != f"Basic {expected}":
                 self._answer(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                return
+            if call and call[1] == sim.account_sid:
+                self._update_call(call[2])
                 return
             if not match or match[1] != sim.account_sid:
                 self._answer(404, {"code": 20404, "message": "not found", "status": 404})
@@ -104,5 +130,26 @@ def _handler(sim: RestSim) -> type[BaseHTTPRequestHandler]:
                 "status": "queued",
             }
             self._answer(201, body)
+
+        def _update_call(self, call_sid: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+            with sim.lock:
+                failure = next(
+                    (i for i, (_, to) in enumerate(sim.failures) if to in (None, call_sid)), None
+                )
+                status = sim.failures.pop(failure)[0] if failure is not None else 0
+            if status:
+                self._answer(
+                    status, {"code": 20500, "message": "simulated failure", "status": status}
+                )
+                return
+            assert sim._updated is not None
+            with sim._updated:
+                sim.updates.append({"CallSid": call_sid, **form})
+                sim._updated.notify_all()
+            self._answer(
+                200, {"sid": call_sid, "account_sid": sim.account_sid, "status": "in-progress"}
+            )
 
     return Handler

@@ -128,12 +128,16 @@ def _check_connect(connect: etree._Element) -> list[str]:
     return problems
 
 
+_LOOPBACK_WS = ("ws://127.0.0.1:", "ws://localhost:", "ws://[::1]:")
+
+
 def _check_stream_urls(root: etree._Element) -> list[str]:
-    # Twilio only opens wss:// and drops query strings; values go in <Parameter> instead.
+    # Twilio only opens wss:// and drops query strings; values go in <Parameter> instead. The
+    # one exception is the simulator's own loopback stream server (tests, demos): no TLS there.
     problems = []
     for stream in root.iter("Stream"):
         url = stream.get("url", "")
-        if url and not url.startswith("wss://"):
+        if url and not url.startswith(("wss://", *_LOOPBACK_WS)):
             problems.append(f"line {stream.sourceline}: <Stream url> must be wss://, got {url!r}")
         if "?" in url:
             problems.append(

@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from hotline.sim.callbacks import post_callback, recording_status_params
+from hotline.sim.media import MediaError, MediaStream
 from hotline.sim.recordings import recording_server, wav_duration_s
 
 if TYPE_CHECKING:
@@ -130,12 +131,17 @@ class VerbPlayer:
             self._hear(prompt)
         num_digits = _int(verb.get("numDigits"), 0) or None
         takes_dtmf = "dtmf" in (verb.get("input") or "dtmf").split()
+        action, method = doc.resolve(verb.get("action")), verb.get("method", "POST")
+        if self.call.keys.speaks_next():
+            moved = self._speak()
+            if moved is not None:
+                return moved
+            return self._no_answer(verb, kind, action, method, extra)
         digits = (
             self.call.keys.answer(num_digits=num_digits, finish_keys=verb.get("finishOnKey", "#"))
             if takes_dtmf
             else None
         )
-        action, method = doc.resolve(verb.get("action")), verb.get("method", "POST")
         if digits:
             self.report.keyed.append(digits)
             self.report.line(f"  caller keys: {digits}")
@@ -144,12 +150,60 @@ class VerbPlayer:
                 kind, action, method=method, params=extra, dropped_on_redirect={"Digits": digits}
             )
         self.report.line("  caller says nothing" + ("" if takes_dtmf else " (speech-only Gather)"))
+        return self._no_answer(verb, kind, action, method, extra)
+
+    def _no_answer(
+        self,
+        verb: etree._Element,
+        kind: str,
+        action: str,
+        method: str,
+        extra: dict[str, str] | None,
+    ) -> Document | None:
         self.call.sim_s += _int(verb.get("timeout"), 5)
         if (verb.get("actionOnEmptyResult") or "").lower() == "true":
             return self.call.fetch(
                 kind, action, method=method, params=extra, dropped_on_redirect={"Digits": ""}
             )
         return None  # no input and no actionOnEmptyResult: Twilio falls through
+
+    def _speak(self) -> Document | None:
+        """The caller speaks the next utterance into the media stream; returns the document
+        the app moved the call to (REST update), or None when the Gather times out instead."""
+        call = self.call
+        if not call.utterances:
+            self.report.error("the keys script says 'say' but no --say audio is left")
+            return None
+        wav = call.utterances.pop(0)
+        call.spoken += 1
+        if call.media is None:
+            self.report.line("  caller speaks, but no media stream is open: nobody hears it")
+            return None
+        try:
+            seconds = call.media.say(wav)
+        except MediaError as exc:
+            self.report.line(f"  media stream broke: {exc}")
+            call.media = None
+            return None
+        call.sim_s += seconds
+        self.report.spoken.append(round(seconds, 2))
+        self.report.line(f"  caller speaks {seconds:.1f} s into the media stream")
+        if call.drop_media_after is not None and call.spoken == call.drop_media_after:
+            self.report.line("  media stream drops (no stop message)")
+            call.media.drop()
+            call.media = None
+        if call.rest is None:
+            return None
+        update = call.rest.wait_for_update(self.report.call_sid, call.answer_wait_s)
+        if update is None:
+            self.report.line(f"  no call update within {call.answer_wait_s:.0f} s")
+            return None
+        url = update.get("Url")
+        if not url:
+            self.report.line(f"  call updated without a URL: {update}")
+            raise CallEnded("hangup" if update.get("Status") == "completed" else "error")
+        self.report.line("  call updated by the app (REST): fetching its new TwiML")
+        return call.fetch("step", url, method=update.get("Method", "POST"))
 
     def _record(self, verb: etree._Element, doc: Document) -> Document:
         call = self.call
@@ -303,8 +357,25 @@ class VerbPlayer:
 
     def _start(self, verb: etree._Element, doc: Document) -> None:
         for stream in verb.iter("Stream"):
-            self.report.streams.append(stream.get("url", ""))
-            self.report.line(f"  media stream started: {stream.get('url')}")
+            url = stream.get("url", "")
+            self.report.streams.append(url)
+            self.report.line(f"  media stream started: {url}")
+            if not self.call.utterances:
+                continue  # a caller who will not speak: nothing to stream
+            parameters = {p.get("name", ""): p.get("value", "") for p in stream.iter("Parameter")}
+            if self.call.media is not None:
+                self.call.media.stop()
+            try:
+                self.call.media = MediaStream(
+                    url,
+                    auth_token=self.call.auth_token,
+                    account_sid=self.call.account_sid,
+                    call_sid=self.report.call_sid,
+                    parameters=parameters,
+                    speed=self.call.media_speed,
+                )
+            except MediaError as exc:
+                self.report.line(f"  {exc}")
 
     def _connect(self, verb: etree._Element, doc: Document) -> Document | None:
         for stream in verb.iter("Stream"):

@@ -10,7 +10,7 @@ from typing import Any
 from flask import current_app, url_for
 from sqlalchemy.orm import Session
 
-from hotline.voice import params
+from hotline.voice import live_speech, params
 from hotline.voice.intents import IntentRequest, run_intent
 from hotline.voice.state import CallState
 from hotline.voice.twiml import Urls, render
@@ -44,6 +44,7 @@ class CallTurn:
     bad_node: bool = False
     after_commit: list[Callable[[], object]] = field(default_factory=list)
     sensitive_input: bool = False  # the request carries a secret (keyed at a sensitive node)
+    spoken: dict[str, str] | None = None  # a live speech answer used in this turn, for the log
 
 
 def run_turn(turn: CallTurn) -> tuple[str, CallState]:
@@ -68,8 +69,21 @@ def run_turn(turn: CallTurn) -> tuple[str, CallState]:
     else:
         turn.sensitive_input = isinstance(node, CollectNode) and node.sensitive
         event = params.step_event(turn.form, is_record_node=isinstance(node, RecordNode))
+        heard = live_speech.answer(turn.call.call_sid, node, event, turn.form, context)
+        context.pop(live_speech.CONFIRM_KEY, None)
+        if heard.speech is not None:
+            turn.spoken = {
+                "SpeechResult": heard.speech.text,
+                "Confidence": str(heard.speech.confidence),
+                "SpeechKey": "***" if turn.sensitive_input else heard.speech.key,
+            }
         try:
-            step = advance(flow, node.id, event, context)
+            if heard.confirm is not None:
+                step = heard.confirm
+            elif heard.reask:
+                step = enter(flow, node.id, context)
+            else:
+                step = advance(flow, node.id, heard.event, context)
         except UnknownNode:  # an edge of the flow points nowhere: resume where it is safe
             step = enter(flow, flow.recovery, context)
     flags: dict[str, bool] = {}
@@ -78,9 +92,16 @@ def run_turn(turn: CallTurn) -> tuple[str, CallState]:
     context["vars"] = _without_secrets(flow, context.get("vars") or {})
     if any(isinstance(a, Enqueue) for a in actions):
         context["transferred"] = True
-    new_state = CallState(flow=flow.id, node=step.next_node, seq=state.seq + 1, context=context)
+    seq = state.seq + 1
+    urls = _urls(seq)
+    stream = live_speech.after_turn(
+        call_sid=turn.call.call_sid, flow=flow, actions=actions, context=context, seq=seq, urls=urls
+    )
+    new_state = CallState(flow=flow.id, node=step.next_node, seq=seq, context=context)
     new_state.to_row(turn.call)
-    xml = render(actions, voices=settings.voices, urls=_urls(new_state.seq))
+    xml = render(
+        actions, voices=settings.voices, urls=urls, stream_url=stream, call_sid=turn.call.call_sid
+    )
     return xml, new_state
 
 

@@ -31,6 +31,10 @@ def call_info(form: Mapping[str, str]) -> CallInfo | None:
     )
 
 
+def sid_ok(raw: str | None) -> bool:
+    return bool(raw) and bool(_SID.match(raw or ""))
+
+
 def node_id(raw: str | None) -> str | None:
     return raw if raw and _NODE.match(raw) else None
 

@@ -9,7 +9,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from hotline.db import get_session
 from hotline.jobs import enqueue_call_outcome
-from hotline.voice import bp, emergency, params
+from hotline.speech.queueing import enqueue_transcription
+from hotline.voice import bp, emergency, live_speech, params
 from hotline.voice.calls import CallTurn, run_turn
 from hotline.voice.signature import require_twilio_signature
 from hotline.voice.twiml import render_hold, render_message
@@ -79,6 +80,8 @@ def _voice_turn(*, node: str | None, bad_node: bool = False) -> Response:
         kept = dict(form)
         if turn.sensitive_input and "Digits" in kept:
             kept["Digits"] = "***"  # a password or ID digits: never in the call log
+        if turn.spoken:
+            kept.update(turn.spoken)
         record_event(
             session,
             call=call,
@@ -156,18 +159,21 @@ def status() -> Response:
         # Commit, then enqueue: the job must find the final status when it runs.
         enqueue_call_outcome(settings, info.call_sid)
         current_app.extensions["hotline.call_states"].forget(info.call_sid)
+        live_speech.channel().forget(info.call_sid)
     return Response(status=204)
 
 
 @bp.post("/recording")
 @require_twilio_signature
 def recording_status() -> Response:
-    """Twilio's recordingStatusCallback: kept as an event; the speech issue transcribes it."""
+    """Twilio's recordingStatusCallback: kept as an event; a completed recording is queued for
+    the speech worker (download, keep, transcribe), once per RecordingSid."""
     info = params.call_info(request.form)
     if info is None:
         return Response(status=204)
     session = get_session()
     settings = current_app.config["SETTINGS"]
+    fresh = False
     try:
         call, _ = upsert_call(session, info=info, region=settings.default_region)
         key = request_key(info.call_sid, request.full_path, request.form)
@@ -176,10 +182,23 @@ def recording_status() -> Response:
                 session, call=call, kind=EventKind.RECORDING, dedup_key=key, params=request.form
             )
             session.commit()
+            fresh = True
     except SQLAlchemyError:
         session.rollback()
         log.exception("database error on recording callback for %s: spooled", info.call_sid)
         emergency.spool("recording")
+    sid = request.form.get("RecordingSid", "")
+    url = request.form.get("RecordingUrl", "")
+    completed = request.form.get("RecordingStatus", "completed") == "completed"
+    if fresh and completed and params.sid_ok(sid) and url.startswith(("http://", "https://")):
+        # Commit, then enqueue; the job id is the RecordingSid, so a replay queues nothing.
+        enqueue_transcription(
+            settings,
+            recording_sid=sid,
+            call_sid=info.call_sid,
+            url=url,
+            duration_s=params.to_int(request.form.get("RecordingDuration")),
+        )
     return Response(status=204)
 
 

@@ -21,6 +21,7 @@ from hotline.db import Database
 from hotline.jobs import enqueue_call_outcome
 from hotline.orders.jobs import enqueue_routing
 from hotline.orders.runtime import load_runtime
+from hotline.speech.queueing import enqueue_transcription
 from hotline.spool import Spool
 from hotline.voice import params as voice_params
 from workorders.call_log import apply_status, find_event, record_event, upsert_call
@@ -49,6 +50,7 @@ class ReplayReport:
     skipped: int = 0
     orders: list[int] = field(default_factory=list)
     ended_calls: list[str] = field(default_factory=list)
+    recordings: list[str] = field(default_factory=list)
 
 
 def replay_spool(settings: Settings, database: Database) -> ReplayReport:
@@ -77,6 +79,8 @@ def replay_spool(settings: Settings, database: Database) -> ReplayReport:
             if ended is not None:
                 report.ended_calls.append(ended)
                 enqueue_call_outcome(settings, ended)
+            if applied and _transcribe(settings, record.data):
+                report.recordings.append(str(record.data["params"]["RecordingSid"]))
         Spool.done(path)
         log.info("spool %s replayed", path.name)
     return report
@@ -158,6 +162,23 @@ def _open_order(
         return None
     session.flush()
     return order.id if created else None
+
+
+def _transcribe(settings: Settings, data: Mapping[str, Any]) -> bool:
+    """A recording callback that reached only the spool: queue its transcription now."""
+    form = data.get("params") or {}
+    sid, url = str(form.get("RecordingSid", "")), str(form.get("RecordingUrl", ""))
+    if data.get("kind") != "recording" or form.get("RecordingStatus", "completed") != "completed":
+        return False
+    if not (voice_params.sid_ok(sid) and url.startswith(("http://", "https://"))):
+        return False
+    return enqueue_transcription(
+        settings,
+        recording_sid=sid,
+        call_sid=str(form.get("CallSid", "")),
+        url=url,
+        duration_s=voice_params.to_int(form.get("RecordingDuration")),
+    )
 
 
 def _instant(raw: object) -> datetime | None:

@@ -23,8 +23,21 @@ class Urls:
     queue_wait: str
 
 
-def render(actions: Iterable[Action], *, voices: Mapping[str, tuple[str, str]], urls: Urls) -> str:
+def render(
+    actions: Iterable[Action],
+    *,
+    voices: Mapping[str, tuple[str, str]],
+    urls: Urls,
+    stream_url: str | None = None,
+    call_sid: str = "",
+) -> str:
     response = VoiceResponse()
+    if stream_url:
+        # Fork the caller's audio to our recogniser; TwiML goes on at once. Stream URLs take no
+        # query string (Twilio), so the call is named in a <Parameter>.
+        start = response.start()
+        stream = start.stream(url=stream_url, track="inbound_track", name=f"speech-{call_sid}"[:64])
+        stream.parameter(name="callSid", value=call_sid)
     for action in actions:
         _render_one(response, action, voices, urls)
     return str(response)

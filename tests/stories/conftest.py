@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +22,7 @@ from hotline.sim.report import CallReport
 from hotline.sim.rest import RestSim
 from tests.conftest import LiveServer
 from tests.helpers import wait_for
+from tests.speech_audio import korean_wav
 from workorders.calls import Call
 
 
@@ -34,7 +35,13 @@ class Hotline:
     database: Database
     rest: RestSim
 
-    def call(self, *, from_number: str, keys: str, **kwargs: Any) -> CallReport:
+    def call(
+        self, *, from_number: str, keys: str, say: Sequence[str] = (), **kwargs: Any
+    ) -> CallReport:
+        """A call; `say` are phrases in the test language (Korean) spoken at the `say` Gathers
+        over the live media stream (needs the `speaking_hotline` fixture)."""
+        if say:
+            kwargs.update(say=[korean_wav(text) for text in say], rest=self.rest, media_speed=4.0)
         report = simulate_call(
             self.server.url,
             auth_token=self.settings.twilio_auth_token,
@@ -117,5 +124,20 @@ def hotline(
     live_server: LiveServer, settings: Settings, database: Database, worker: Any, rest_sim: RestSim
 ) -> Iterator[Hotline]:
     h = Hotline(server=live_server, settings=settings, database=database, rest=rest_sim)
+    yield h
+    h.set_clock(None)
+
+
+@pytest.fixture
+def speaking_hotline(
+    speech_server: LiveServer,
+    settings: Settings,
+    database: Database,
+    worker: Any,
+    speech_worker: Any,
+    rest_sim: RestSim,
+) -> Iterator[Hotline]:
+    """The hotline with live speech (stream process, speech worker, the real Korean model)."""
+    h = Hotline(server=speech_server, settings=settings, database=database, rest=rest_sim)
     yield h
     h.set_clock(None)
