@@ -99,6 +99,7 @@ class Settings:
     speech_seed: int = 0  # >0: seed Kaldi's dither (libc srand) per utterance, for tests
     recordings_path: str = ""  # default: <instance>/recordings
     recording_retention_days: int = 90
+    transcript_retention_days: int = 365
 
     @property
     def embedded_redis(self) -> bool:

@@ -17,6 +17,8 @@ from hotline.config import Settings
 from hotline.jobs import enqueue_call_outcome, get_queue, worker_database, worker_settings
 from hotline.notify import resend_pending
 from hotline.orders.runtime import OrdersRuntime, cached_runtime
+from hotline.retention import purge_expired
+from hotline.speech.queueing import requeue_lost_transcriptions
 from workorders.call_log import calls_without_outcome
 from workorders.dispatching import route_order
 from workorders.orders import WorkOrder
@@ -109,13 +111,20 @@ def sweep_due() -> int:
             for sid in calls_without_outcome(session, ended_before=stale)
             if enqueue_call_outcome(settings, sid)
         ]
+        transcriptions = requeue_lost_transcriptions(settings, session, received_before=stale)
+        purged = purge_expired(settings, session)
+        session.commit()
     log.info(
-        "job %s: sweep fired %d timer(s), re-queued %d message(s), %d routing(s), %d outcome(s)",
+        "job %s: sweep fired %d timer(s), re-queued %d message(s), %d routing(s), %d outcome(s), "
+        "%d transcription(s); purged %d recording(s), %d transcript(s)",
         _job_id(),
         fired,
         resent,
         len(rerouted),
         len(outcomes),
+        transcriptions,
+        purged.recordings,
+        purged.transcripts,
     )
     return fired
 

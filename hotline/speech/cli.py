@@ -199,12 +199,28 @@ def speech_transcribe(
 
 @speech.command("purge")
 def speech_purge() -> None:
-    """Delete recordings' audio older than HOTLINE_RECORDING_RETENTION_DAYS (transcripts stay)."""
-    from hotline.speech.transcribe import purge_recordings
+    """Apply the retention periods now (the sweep does it on its own): audio older than
+    HOTLINE_RECORDING_RETENTION_DAYS, transcripts older than HOTLINE_TRANSCRIPT_RETENTION_DAYS."""
+    from hotline.db import Database
+    from hotline.retention import purge_expired
 
     settings = load_settings()
-    count = purge_recordings(settings)
-    click.echo(f"{count} recording(s) purged (older than {settings.recording_retention_days} days)")
+    database = Database(settings)
+    try:
+        total = [0, 0]
+        while True:  # in batches, until nothing is left
+            with database.session() as session:
+                done = purge_expired(settings, session)
+                session.commit()
+            total = [total[0] + done.recordings, total[1] + done.transcripts]
+            if not (done.recordings or done.transcripts):
+                break
+    finally:
+        database.dispose()
+    click.echo(
+        f"{total[0]} recording(s) older than {settings.recording_retention_days} days and "
+        f"{total[1]} transcript(s) older than {settings.transcript_retention_days} days purged"
+    )
 
 
 @click.command()

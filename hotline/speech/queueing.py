@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 import redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hotline.config import Settings
 from hotline.jobs import get_queue
+from hotline.speech.records import Recording
+from workorders.calls import Call, CallEvent, EventKind
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +41,48 @@ def enqueue_transcription(
         log.warning("could not queue the transcription of %s: %s", recording_sid, exc)
         return False
     return True
+
+
+def requeue_lost_transcriptions(
+    settings: Settings, session: Session, *, received_before: datetime
+) -> int:
+    """Completed recording callbacks with no Recording row yet: their job was lost (Redis was
+    down when the callback came, or flushed since). Re-queued by the sweep; the job id is the
+    RecordingSid, so a job still waiting is not queued twice. Looks back one day."""
+    since = received_before - timedelta(days=1)
+    events = session.execute(
+        select(CallEvent.params, Call.call_sid)
+        .join(Call, CallEvent.call_id == Call.id)
+        .where(
+            CallEvent.kind == EventKind.RECORDING,
+            CallEvent.received_at < received_before,
+            CallEvent.received_at >= since,
+        )
+        .limit(2000)
+    ).all()
+    wanted = {
+        str(p.get("RecordingSid")): (call_sid, p)
+        for p, call_sid in events
+        if p.get("RecordingStatus", "completed") == "completed"
+        and str(p.get("RecordingUrl", "")).startswith(("http://", "https://"))
+    }
+    if not wanted:
+        return 0
+    known = set(
+        session.execute(
+            select(Recording.recording_sid).where(Recording.recording_sid.in_(list(wanted)))
+        ).scalars()
+    )
+    queued = 0
+    for sid, (call_sid, p) in wanted.items():
+        if sid in known or not sid.startswith("RE"):
+            continue
+        duration = str(p.get("RecordingDuration") or "")
+        queued += enqueue_transcription(
+            settings,
+            recording_sid=sid,
+            call_sid=call_sid,
+            url=str(p["RecordingUrl"]),
+            duration_s=int(duration) if duration.isdigit() else None,
+        )
+    return queued

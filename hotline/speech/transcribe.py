@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -182,26 +182,3 @@ def _failed(session: object, recording: Recording, error: str) -> str:
     session.commit()
     log.warning("recording %s: %s", recording.recording_sid, error)
     return str(recording.status)
-
-
-def purge_recordings(settings: Settings, *, now: datetime | None = None) -> int:
-    """Delete audio older than the retention period (transcripts stay); returns how many."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=settings.recording_retention_days)
-    purged = 0
-    with worker_database().session() as session:
-        old = session.execute(
-            select(Recording).where(Recording.stored_at < cutoff, Recording.audio_path.is_not(None))
-        ).scalars()
-        for recording in old:
-            if recording.audio_path:
-                Path(recording.audio_path).unlink(missing_ok=True)
-            recording.audio_path = None
-            recording.status = (
-                RecordingStatus.PURGED
-                if recording.status != RecordingStatus.TRANSCRIBED
-                else recording.status
-            )
-            recording.purged_at = datetime.now(UTC)
-            purged += 1
-        session.commit()
-    return purged

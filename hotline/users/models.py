@@ -74,6 +74,7 @@ class AuditKind:
     ROLES_CHANGED = "roles_changed"
     PASSWORD_SET = "password_set"  # noqa: S105  (an event name)
     USER_DISABLED = "user_disabled"
+    RETENTION_PURGE = "retention_purge"  # recordings' audio / transcripts past their period
     USER_ENABLED = "user_enabled"
 
 
