@@ -96,6 +96,9 @@ class Database:
         from hotline.notify import install_outbox  # here: notify's jobs import this module
 
         install_outbox(self.sessions, settings)
+        from hotline.queues.follow_up import install_follow_ups
+
+        install_follow_ups(self.sessions, settings)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -154,6 +154,7 @@ def _register_subcommands() -> None:
     from hotline.cases_cli import cases
     from hotline.cli.run import run
     from hotline.orders.cli import workorders
+    from hotline.queues.cli import agents, callbacks
     from hotline.sim.cli import sim
 
     main.add_command(run)
@@ -161,6 +162,8 @@ def _register_subcommands() -> None:
     main.add_command(workorders)
     main.add_command(api)
     main.add_command(cases)
+    main.add_command(agents)
+    main.add_command(callbacks)
 
 
 _register_subcommands()

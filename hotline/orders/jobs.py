@@ -109,6 +109,9 @@ def sweep_due() -> int:
             for sid in calls_without_outcome(session, ended_before=stale)
             if enqueue_call_outcome(settings, sid)
         ]
+    from hotline.queues.jobs import sweep_callbacks  # callbacks and queue visits too
+
+    sweep_callbacks()
     log.info(
         "job %s: sweep fired %d timer(s), re-queued %d message(s), %d routing(s), %d outcome(s)",
         _job_id(),

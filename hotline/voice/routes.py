@@ -9,10 +9,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hotline.db import get_session
 from hotline.jobs import enqueue_call_outcome
+from hotline.queues.callers import record_queue_result
 from hotline.voice import bp, params
 from hotline.voice.calls import CallTurn, run_turn
+from hotline.voice.outbound import StartContext, queue_now, start_context
 from hotline.voice.signature import require_twilio_signature
-from hotline.voice.twiml import render_hold, render_message
+from hotline.voice.twiml import render_message
 from workorders.call_log import apply_status, find_event, record_event, request_key, upsert_call
 from workorders.calls import EventKind
 from workorders.phones import mask_number
@@ -25,7 +27,6 @@ SORRY = {
     "zh-CN": "抱歉，系统暂时无法处理您的来电，请稍后再拨。",
     "en-US": "Sorry, we cannot take your call right now. Please call again later.",
 }
-HOLD = {"zh-CN": "请稍候，正在为您转接。", "en-US": "Please hold, we are connecting you."}
 
 
 def twiml(xml: str) -> Response:
@@ -42,7 +43,8 @@ def sorry() -> Response:
 @bp.post("/incoming")
 @require_twilio_signature
 def incoming() -> Response:
-    return _voice_turn(node=None)
+    # Outbound calls the workers place name their flow (e.g. the satisfaction survey).
+    return _voice_turn(node=None, start=start_context(request.args))
 
 
 @bp.post("/step")
@@ -55,7 +57,9 @@ def step() -> Response:
     return _voice_turn(node=node, bad_node=node is None)
 
 
-def _voice_turn(*, node: str | None, bad_node: bool = False) -> Response:
+def _voice_turn(
+    *, node: str | None, bad_node: bool = False, start: StartContext | None = None
+) -> Response:
     info = params.call_info(request.form)
     if info is None:
         log.warning("voice request to %s without a usable CallSid", request.path)
@@ -73,6 +77,10 @@ def _voice_turn(*, node: str | None, bad_node: bool = False) -> Response:
             return twiml(replay.response)
         if created and node is not None:
             log.info("step for unknown call %s: created it", info.call_sid)
+        if start is not None and call.step_seq == 0:
+            start.apply(session, call)
+        if "QueueResult" in request.form:  # the <Enqueue> action: how the caller left the queue
+            record_queue_result(session, call_sid=info.call_sid, form=request.form, now=queue_now())
         turn = CallTurn(session=session, call=call, form=request.form, node=node, bad_node=bad_node)
         xml, state = run_turn(turn)
         kept = dict(request.form)
@@ -168,12 +176,3 @@ def recording_status() -> Response:
         session.rollback()
         log.exception("database error on recording callback for %s", info.call_sid)
     return Response(status=204)
-
-
-@bp.post("/queue-wait")
-@require_twilio_signature
-def queue_wait() -> Response:
-    """Hold music stand-in for `<Enqueue waitUrl>`: the agents issue announces position here."""
-    settings = current_app.config["SETTINGS"]
-    language = current_app.extensions["hotline.flows"][settings.flow].default_language
-    return twiml(render_hold(HOLD.get(language, HOLD["en-US"]), language, settings.voices))
