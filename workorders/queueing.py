@@ -180,9 +180,17 @@ def mark_answered(
     return True
 
 
-def set_handle_time(entry: QueueEntry, *, handle_s: float | None, now: datetime) -> bool:
-    """Talk time once the bridge ended; from Twilio's duration or, lacking it, the clock."""
-    if entry.handle_s is not None or entry.answered_at is None:
+def set_handle_time(
+    entry: QueueEntry, *, handle_s: float | None, now: datetime, authoritative: bool = False
+) -> bool:
+    """Talk time once the bridge ended: Twilio's DialCallDuration (`authoritative`, it wins
+    whenever it comes) or, lacking it, the clock since the bridge started."""
+    if entry.answered_at is None:
+        return False
+    if authoritative and handle_s is not None:
+        entry.handle_s = handle_s
+        return True
+    if entry.handle_s is not None:
         return False
     entry.handle_s = handle_s if handle_s is not None else _seconds(entry.answered_at, now)
     return True

@@ -79,8 +79,13 @@ def _runtime() -> QueueRuntime:
 
 
 def _language(request: IntentRequest) -> str:
-    language = str(request.effect.params.get("language") or "zh-CN")
+    # Transfer effects carry only the queue: the call's own language is the one in use.
+    language = str(request.effect.params.get("language") or request.call.language or "zh-CN")
     return language if language in PROMPTS else "en-US"
+
+
+def _vars(request: IntentRequest) -> Any:
+    return request.effect.params.get("vars") or (request.call.flow_context or {}).get("vars") or {}
 
 
 def _say(request: IntentRequest, key: str, **values: Any) -> dict[str, str]:
@@ -95,7 +100,7 @@ def transfer(request: IntentRequest) -> Outcome:
     session, call = request.session, request.call
     params = request.effect.params
     queue = choose_queue(
-        session, runtime, requested=str(params.get("queue") or ""), vars_=params.get("vars") or {}
+        session, runtime, requested=str(params.get("queue") or ""), vars_=_vars(request)
     )
     now = runtime.now()
     closed: tuple[str, QueueOutcome] | None = None
@@ -137,9 +142,7 @@ def request_callback(request: IntentRequest) -> Outcome:
     if entry is not None and from_queue:
         queue = entry.queue
     else:
-        queue = choose_queue(
-            session, runtime, requested="", vars_=request.effect.params.get("vars") or {}
-        )
+        queue = choose_queue(session, runtime, requested="", vars_=_vars(request))
     kept = keep_place(
         session,
         runtime,

@@ -286,7 +286,12 @@ def agent_dial_done() -> Response:
     entry = entry_for_agent_call(session, request.form.get("CallSid", ""))
     if entry is not None:
         duration = params.to_int(request.form.get("DialCallDuration"))
-        set_handle_time(entry, handle_s=float(duration) if duration is not None else None, now=now)
+        set_handle_time(
+            entry,
+            handle_s=float(duration) if duration is not None else None,
+            now=now,
+            authoritative=True,
+        )
         session.commit()
     _after_call(runtime, agent.login, now)
     return _xml(tw.hangup())

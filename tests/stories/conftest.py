@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -34,17 +34,63 @@ class Hotline:
     database: Database
     rest: RestSim
 
+    agents: list[str] = field(default_factory=list)
+
     def call(self, *, from_number: str, keys: str, **kwargs: Any) -> CallReport:
-        report = simulate_call(
+        report = self.place_call(from_number=from_number, keys=keys, **kwargs)
+        assert report.ok, report.transcript
+        return report
+
+    def place_call(self, *, from_number: str, keys: str, **kwargs: Any) -> CallReport:
+        """A simulated caller; queues are shared with the REST stand-in's agents."""
+        return simulate_call(
             self.server.url,
             auth_token=self.settings.twilio_auth_token,
             account_sid=self.settings.twilio_account_sid,
             from_number=from_number,
             keys=keys,
+            switchboard=self.rest.switchboard,
             **kwargs,
         )
-        assert report.ok, report.transcript
-        return report
+
+    # --- agents -------------------------------------------------------------------------
+
+    def agent(self, *, skills: tuple[str, ...] = ("general",), talk_s: int = 30,
+              status: str = "busy") -> str:  # fmt: skip
+        """A new agent on a Twilio Client identity the REST stand-in answers as a person."""
+        from workorders.agents import save_agent
+
+        login = f"agent-{secrets.token_hex(4)}"
+        with self.database.session() as session:
+            save_agent(
+                session,
+                login=login,
+                skills=list(skills),
+                known_queues=frozenset({"civil", "criminal", "enforcement", "general"}),
+                client_identity=login,
+            )
+            session.commit()
+        self.rest.agent(f"client:{login}", talk_s=talk_s)
+        self.agents.append(login)
+        self.presence(login, status)
+        return login
+
+    def presence(self, login: str, status: str) -> dict[str, Any]:
+        token = self.api_token("console")
+        return self.api("PUT", f"/agents/{login}/presence", token, {"status": status})
+
+    def agent_status(self, login: str) -> str:
+        from hotline.queues.presence import get_presence
+        from hotline.redis_store import redis_client
+
+        return str(get_presence(redis_client(self.settings), login).status)
+
+    def sign_agents_out(self) -> None:
+        from hotline.queues.presence import Presence, set_presence
+        from hotline.redis_store import redis_client
+
+        for login in self.agents:
+            set_presence(redis_client(self.settings), login, Presence.OFFLINE, now=datetime.now(UTC))
 
     def call_row(self, call_sid: str) -> Call:
         with self.database.session() as session:
@@ -118,4 +164,5 @@ def hotline(
 ) -> Iterator[Hotline]:
     h = Hotline(server=live_server, settings=settings, database=database, rest=rest_sim)
     yield h
+    h.sign_agents_out()
     h.set_clock(None)
