@@ -85,12 +85,35 @@ class Hotline:
 
         return str(get_presence(redis_client(self.settings), login).status)
 
+    def clear_queues(self) -> None:
+        """No caller or callback of another test is left for this test's agents to take."""
+        from sqlalchemy import update
+
+        from workorders.base import utcnow
+        from workorders.callbacks import Callback
+        from workorders.queueing import QueueEntry
+
+        with self.database.session() as session:
+            session.execute(
+                update(Callback)
+                .where(Callback.status.in_(("scheduled", "calling")))
+                .values(status="cancelled", last_outcome="test cleanup")
+            )
+            session.execute(
+                update(QueueEntry)
+                .where(QueueEntry.left_at.is_(None))
+                .values(left_at=utcnow(), outcome="error")
+            )
+            session.commit()
+
     def sign_agents_out(self) -> None:
         from hotline.queues.presence import Presence, set_presence
         from hotline.redis_store import redis_client
 
         for login in self.agents:
-            set_presence(redis_client(self.settings), login, Presence.OFFLINE, now=datetime.now(UTC))
+            set_presence(
+                redis_client(self.settings), login, Presence.OFFLINE, now=datetime.now(UTC)
+            )
 
     def call_row(self, call_sid: str) -> Call:
         with self.database.session() as session:
@@ -163,6 +186,8 @@ def hotline(
     live_server: LiveServer, settings: Settings, database: Database, worker: Any, rest_sim: RestSim
 ) -> Iterator[Hotline]:
     h = Hotline(server=live_server, settings=settings, database=database, rest=rest_sim)
+    h.clear_queues()
     yield h
     h.sign_agents_out()
+    h.clear_queues()
     h.set_clock(None)

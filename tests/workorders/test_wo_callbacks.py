@@ -19,7 +19,7 @@ from workorders.callbacks import (
     finish_attempt,
     schedule_callback,
 )
-from workorders.calling_hours import CallingHours, callee_zone, CallWindow
+from workorders.calling_hours import CallingHours, CallWindow, callee_zone
 from workorders.queueing import (
     QueueOutcome,
     enter_queue,
@@ -98,7 +98,10 @@ def _schedule(session: Session, calendar: BusinessCalendar, **kw: object) -> obj
     ],
 )
 def test_bad_windows_are_refused_with_a_code(
-    session: Session, calendar: BusinessCalendar, window: tuple[datetime, datetime | None], code: str
+    session: Session,
+    calendar: BusinessCalendar,
+    window: tuple[datetime, datetime | None],
+    code: str,
 ) -> None:
     with pytest.raises(CallbackError) as failed:
         _schedule(session, calendar, window_start=window[0], window_end=window[1])
