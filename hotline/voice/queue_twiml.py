@@ -16,7 +16,7 @@ HOLD_PAUSE_S = 15
 TEXT = {
     "zh-CN": {
         "position": "您前面还有{ahead}位来电者，您目前排在第{position}位。",
-        "next": "您是下一位，坐席空闲后将立即为您接通。",
+        "next": "您目前排在第1位，坐席空闲后将立即为您接通。",
         "estimate": "预计等待约{minutes}分钟。",
         "offer": "如需改为回电，并保留您的排队位置，请按1。",
         "callback_kept": "好的，正在为您登记回电。",
@@ -31,7 +31,8 @@ TEXT = {
     },
     "en-US": {
         "position": "There are {ahead} callers ahead of you; you are number {position} in line.",
-        "next": "You are next in line; an agent will be with you as soon as one is free.",
+        "next": "You are number 1 in line: you are next, and an agent will be with you as "
+        "soon as one is free.",
         "estimate": "The estimated wait is about {minutes} minutes.",
         "offer": "To get a callback instead and keep your place in line, press 1.",
         "callback_kept": "Certainly, we are booking your callback.",

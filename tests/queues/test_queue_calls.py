@@ -77,7 +77,7 @@ def test_callers_hear_their_position_and_the_longest_waiting_goes_first(
     assert first.report.ok, first.report.transcript
     assert second.report.ok, second.report.transcript
     assert "press 1" in said(second.report)
-    assert "You are next in line" in said(second.report)  # after the first was taken
+    assert "you are next" in said(second.report)  # after the first was taken
     a, b = entry_of(hotline, first.sid), entry_of(hotline, second.sid)
     assert a is not None and b is not None
     assert (a.outcome, b.outcome) == ("answered", "answered")
