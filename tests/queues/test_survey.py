@@ -41,9 +41,10 @@ def test_a_dissatisfied_survey_answer_reopens_the_order(hotline: Hotline) -> Non
     hotline.set_clock(datetime(2026, 10, 13, 10, 5, tzinfo=SHANGHAI))
     hotline.sweep()
     done = wait_for(
-        lambda: (cb := hotline.api("GET", f"/callbacks/{survey['id']}", staff))["status"]
-        == "completed"
-        and cb,
+        lambda: (
+            (cb := hotline.api("GET", f"/callbacks/{survey['id']}", staff))["status"] == "completed"
+            and cb
+        ),
         timeout=40,
     )
     assert [a["outcome"] for a in done["attempts"]] == ["answered"]

@@ -62,8 +62,10 @@ def test_operator_then_callback_keeping_the_place(hotline: Hotline) -> None:
     hotline.presence(agent, "available")
     token = hotline.api_token("agent")
     wait_for(
-        lambda: hotline.api("GET", f"/callbacks/{callback.id}", token)["attempts_made"] == 1
-        and hotline.agent_status(agent) == "available",
+        lambda: (
+            hotline.api("GET", f"/callbacks/{callback.id}", token)["attempts_made"] == 1
+            and hotline.agent_status(agent) == "available"
+        ),
         timeout=40,
     )
     first = hotline.api("GET", f"/callbacks/{callback.id}", token)
@@ -73,9 +75,10 @@ def test_operator_then_callback_keeping_the_place(hotline: Hotline) -> None:
     hotline.set_clock(MONDAY + timedelta(minutes=3))
     hotline.sweep()
     done = wait_for(
-        lambda: (cb := hotline.api("GET", f"/callbacks/{callback.id}", token))["status"]
-        == "completed"
-        and cb,
+        lambda: (
+            (cb := hotline.api("GET", f"/callbacks/{callback.id}", token))["status"] == "completed"
+            and cb
+        ),
         timeout=40,
     )
     assert [a["outcome"] for a in done["attempts"]] == ["no-answer", "answered"]
