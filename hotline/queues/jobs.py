@@ -40,6 +40,7 @@ DISPATCH_LOCK = "hotline:agents:dispatch-lock"
 ATTEMPT_LOST_AFTER = timedelta(minutes=10)
 # Nobody waits in a Twilio queue this long without a wait request: the caller is gone.
 ENTRY_LOST_AFTER = timedelta(hours=2)
+SCHEDULER_SLACK = timedelta(seconds=1.5)
 
 
 def _job_id() -> str:
@@ -191,7 +192,9 @@ def schedule_callback_job(settings: Settings, callback: Callback) -> bool:
     Due times are in work-order time; RQ's scheduler runs on real time."""
     if callback.status != CallbackStatus.SCHEDULED:
         return False
-    real_due = callback.due_at - clock.offset(settings)
+    # RQ's scheduler keeps whole seconds and may fire up to a second early: a job that found
+    # its callback not yet due would leave it for the sweep, so aim just after the due time.
+    real_due = callback.due_at - clock.offset(settings) + SCHEDULER_SLACK
     queue = get_queue(settings)
     stamp = int(callback.due_at.timestamp())
     try:

@@ -155,3 +155,24 @@ def test_a_wrong_number_is_not_called_again(hotline: Hotline) -> None:
     with hotline.database.session() as session:
         row = session.execute(select(Callback).where(Callback.id == created["id"])).scalar_one()
         assert row.attempts_made == 1
+
+
+def test_customer_first_rings_the_citizen_then_the_agent(hotline: Hotline) -> None:
+    hotline.set_clock(WORKING_MORNING)
+    agent = hotline.agent(status="available", talk_s=50)
+    citizen = mobile()
+    hotline.rest.script(citizen, Leg("answer", talk_s=40))
+    staff = hotline.api_token("staff")
+    created = hotline.api(
+        "POST", "/callbacks", staff, {"phone": citizen, "bridge": "customer_first"}, expect=201
+    )
+    done = wait_for(
+        lambda: (cb := _callback(hotline, staff, created["id"]))["status"] == "completed" and cb,
+        timeout=40,
+    )
+    assert [(a["outcome"], a["agent"]) for a in done["attempts"]] == [("answered", agent)]
+    assert (f"client:{agent}", "completed") in hotline.rest.outbound.dialled  # type: ignore[union-attr]
+    hotline.rest.wait_idle()
+    played = [p for p in hotline.rest.outbound.played if p.to == citizen]  # type: ignore[union-attr]
+    assert played and "为您回电" in " ".join(t for _, t in played[0].report.said)  # type: ignore[union-attr]
+    wait_for(lambda: hotline.agent_status(agent) == "available", timeout=30)

@@ -27,7 +27,7 @@ def test_a_dissatisfied_survey_answer_reopens_the_order(hotline: Hotline) -> Non
          "contact": {"phone": phone}, "on_duplicate": "register"},
     )  # fmt: skip
     number = order["number"]
-    hotline.move(staff, number, "dispatch", department="litigation_service")
+    hotline.wait_for_order(number, lambda o: o["state"] == "dispatched", staff)  # routed
     for move in ("accept", "start"):
         hotline.move(handler, number, move)
     hotline.move(handler, number, "reply", note="已批评教育窗口人员。")

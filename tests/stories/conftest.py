@@ -56,7 +56,7 @@ class Hotline:
     # --- agents -------------------------------------------------------------------------
 
     def agent(self, *, skills: tuple[str, ...] = ("general",), talk_s: int = 30,
-              status: str = "busy") -> str:  # fmt: skip
+              status: str = "busy", answers: bool = True) -> str:  # fmt: skip
         """A new agent on a Twilio Client identity the REST stand-in answers as a person."""
         from workorders.agents import save_agent
 
@@ -70,7 +70,7 @@ class Hotline:
                 client_identity=login,
             )
             session.commit()
-        self.rest.agent(f"client:{login}", talk_s=talk_s)
+        self.rest.agent(f"client:{login}", talk_s=talk_s, answers=answers)
         self.agents.append(login)
         self.presence(login, status)
         return login
