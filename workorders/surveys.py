@@ -26,7 +26,6 @@ from workorders.orders import WorkOrder
 from workorders.services import move_work_order, record_follow_up
 
 SURVEY_OPEN_FOR = timedelta(days=5)
-UNHAPPY = frozenset({Satisfaction.DISSATISFIED, Satisfaction.VERY_DISSATISFIED})
 
 
 class SurveyAnswer(Base):
@@ -162,6 +161,16 @@ def record_survey_answer(
             ),
             data={"notify": "supervisor", "satisfaction": answer, "redo": order.redo_count},
         )
+    # Answered (by this call, or to staff): no other survey call is owed for the order.
+    for other in session.execute(
+        select(Callback).where(
+            Callback.work_order_id == order_id,
+            Callback.purpose == CallbackPurpose.SURVEY,
+            Callback.status == CallbackStatus.SCHEDULED,
+            Callback.id != (callback_id or 0),
+        )
+    ).scalars():
+        other.status, other.last_outcome = CallbackStatus.CANCELLED, "answered"
     row = SurveyAnswer(
         work_order_id=order_id,
         answer=answer,

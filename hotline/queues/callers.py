@@ -146,7 +146,7 @@ def record_queue_result(
                 entry,
                 agent_login=entry.offered_to or "unknown",
                 agent_call_sid=None,
-                now=now - timedelta(seconds=0),
+                now=now,
                 wait_s=wait,
             )
         set_handle_time(entry, handle_s=None, now=now)

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hotline.queues.console import screen_pop
 from hotline.sim.report import CallReport
 from tests.helpers import wait_for
 from tests.queues.conftest import SHANGHAI, WORKING_MORNING, Hotline
@@ -91,6 +92,10 @@ def test_callers_hear_their_position_and_the_longest_waiting_goes_first(
     assert first.report.bridged_to and first.report.ended_by == "hangup"
     assert "Connecting you to an agent" in said(first.report)
     wait_for(lambda: hotline.agent_status(agent) == "available", timeout=30)
+    with hotline.database.session() as session:
+        pop = screen_pop(session, first.sid, now=WORKING_MORNING)
+    assert pop is not None and pop.direction == "inbound" and pop.queue == "general"
+    assert pop.waited_s == a.wait_s and pop.transcript == []
 
 
 def test_a_caller_who_hangs_up_in_the_queue_is_abandoned_with_position_and_wait(
