@@ -176,3 +176,14 @@ def test_customer_first_rings_the_citizen_then_the_agent(hotline: Hotline) -> No
     played = [p for p in hotline.rest.outbound.played if p.to == citizen]  # type: ignore[union-attr]
     assert played and "为您回电" in " ".join(t for _, t in played[0].report.said)  # type: ignore[union-attr]
     wait_for(lambda: hotline.agent_status(agent) == "available", timeout=30)
+
+
+def test_an_agent_who_misses_a_callback_gives_the_try_back(hotline: Hotline) -> None:
+    hotline.set_clock(WORKING_MORNING)
+    absent = hotline.agent(status="available", answers=False)
+    staff = hotline.api_token("staff")
+    created = hotline.api("POST", "/callbacks", staff, {"phone": mobile()}, expect=201)
+    wait_for(lambda: hotline.agent_status(absent) == "offline", timeout=40)
+    kept = _callback(hotline, staff, created["id"])
+    # The citizen was never rung: no attempt is spent and the callback keeps its place.
+    assert kept["status"] == "scheduled" and kept["attempts_made"] == 0 and kept["attempts"] == []
