@@ -67,6 +67,8 @@ def run(procfile: Path, port: int, no_demo: bool) -> None:
     # when the venv is not activated (make run calls .venv/bin/hotline directly).
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     base = settings.public_base_url or f"http://127.0.0.1:{port}"
+    # Calls the workers place (agents, callbacks, surveys) need a webhook base to give Twilio.
+    env.setdefault("HOTLINE_OUTBOUND_BASE_URL", settings.outbound_base_url or base)
     click.echo(
         f"\nhotline is starting on {base}\n"
         f"  health:          {base}/healthz\n"
