@@ -15,6 +15,7 @@ from hotline.orders.jobs import schedule_timers
 from hotline.orders.runtime import OrdersRuntime
 from hotline.queues.callers import agents_on_duty, choose_queue, keep_place
 from hotline.queues.jobs import enqueue_offer, schedule_callback_job
+from hotline.queues.presence import publish
 from hotline.queues.runtime import QueueRuntime
 from hotline.voice.intents import IntentRequest, register_intent
 from ivr_flows import Outcome
@@ -123,6 +124,9 @@ def transfer(request: IntentRequest) -> Outcome:
     )  # fmt: skip
     settings = request.settings
     request.after_commit.append(lambda: enqueue_offer(settings))
+    request.after_commit.append(
+        lambda: publish(runtime.redis, "queue", queue=queue, call_sid=call.call_sid, change="in")
+    )
     log.info("call %s queued in %s at position %s", call.call_sid, queue, entry.position_at_entry)
     return Outcome("queued", data={"queue": queue})
 

@@ -15,6 +15,8 @@ import redis
 log = logging.getLogger(__name__)
 
 KEY = "hotline:agents:presence"
+# Pub/sub channel of the live pages (the console's SSE): presence and queue changes.
+LIVE_CHANNEL = "hotline:live:queues"
 
 
 class Presence(StrEnum):
@@ -69,7 +71,16 @@ def set_presence(
 ) -> AgentState:
     state = AgentState(login, Presence(status), now, call_sid, reason)
     client.hset(KEY, login, state.to_json())
+    publish(client, "presence", login=login, status=state.status)
     return state
+
+
+def publish(client: redis.Redis, kind: str, **data: object) -> None:
+    """Tell live pages something changed (they re-read the state); never fails a caller."""
+    try:
+        client.publish(LIVE_CHANNEL, json.dumps({"kind": kind, **data}, default=str))
+    except redis.RedisError as exc:
+        log.info("live update not published: %s", exc)
 
 
 def get_presence(client: redis.Redis, login: str) -> AgentState:

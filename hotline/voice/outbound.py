@@ -1,5 +1,6 @@
 """The first request of a call the workers placed (`/voice/incoming?flow=survey&callback=7`):
-which flow answers it and what the flow starts knowing (the callback, the language)."""
+which flow answers it and what the flow starts knowing (the callback, the language); and the
+queue hooks the generic voice turn calls (the clock, live updates)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from hotline.queues.presence import publish
 from hotline.queues.runtime import QueueRuntime
 from hotline.voice import params
 from workorders.callbacks import Callback
 from workorders.calls import Call
+from workorders.queueing import QueueEntry
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,11 @@ def start_context(args: Mapping[str, str]) -> StartContext | None:
         return None
     raw = params.to_int(args.get("callback"))
     return StartContext(flow=flow, callback_id=raw)
+
+
+def queue_left(entry: QueueEntry) -> None:
+    runtime: QueueRuntime = current_app.extensions["hotline.queues"]
+    publish(runtime.redis, "queue", queue=entry.queue, call_sid=entry.call_sid, change="out")
 
 
 def queue_now() -> datetime:

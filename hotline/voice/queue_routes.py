@@ -188,6 +188,7 @@ def queue_key() -> Response:
     )
     session.commit()
     schedule_callback_job(runtime.settings, kept.callback)
+    presence.publish(runtime.redis, "queue", queue=entry.queue, call_sid=call_sid, change="out")
     log.info("call %s leaves %s for callback %s", call_sid, entry.queue, kept.callback.id)
     return _xml(tw.leave_queue(language, _voices(), "callback_kept"))
 

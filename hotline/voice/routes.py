@@ -12,7 +12,7 @@ from hotline.jobs import enqueue_call_outcome
 from hotline.queues.callers import record_queue_result
 from hotline.voice import bp, params
 from hotline.voice.calls import CallTurn, run_turn
-from hotline.voice.outbound import StartContext, queue_now, start_context
+from hotline.voice.outbound import StartContext, queue_left, queue_now, start_context
 from hotline.voice.signature import require_twilio_signature
 from hotline.voice.twiml import render_message
 from workorders.call_log import apply_status, find_event, record_event, request_key, upsert_call
@@ -79,8 +79,11 @@ def _voice_turn(
             log.info("step for unknown call %s: created it", info.call_sid)
         if start is not None and call.step_seq == 0:
             start.apply(session, call)
+        left = None
         if "QueueResult" in request.form:  # the <Enqueue> action: how the caller left the queue
-            record_queue_result(session, call_sid=info.call_sid, form=request.form, now=queue_now())
+            left = record_queue_result(
+                session, call_sid=info.call_sid, form=request.form, now=queue_now()
+            )
         turn = CallTurn(session=session, call=call, form=request.form, node=node, bad_node=bad_node)
         xml, state = run_turn(turn)
         kept = dict(request.form)
@@ -103,6 +106,8 @@ def _voice_turn(
     current_app.extensions["hotline.call_states"].save(info.call_sid, state)
     for job in turn.after_commit:
         job()
+    if left is not None:
+        queue_left(left)
     if created:
         log.info("call %s from %s", info.call_sid, mask_number(call.from_e164))
     return twiml(xml)

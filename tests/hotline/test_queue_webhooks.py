@@ -4,14 +4,17 @@ valid TwiML."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+import redis
 from lxml import etree
 from sqlalchemy import func, select
 
 from hotline.db import Database
+from hotline.queues.presence import LIVE_CHANNEL, Presence, get_presence, set_presence
 from hotline.sim.validate import validate_twiml
 from tests.helpers import call_params, new_call_sid
 from workorders.call_log import CallInfo, upsert_call
@@ -101,3 +104,23 @@ def test_keys_other_than_1_keep_the_caller_waiting(twilio_post: Any, database: D
     assert _entry(database, sid).waiting
     unknown = _doc(twilio_post("/voice/queue-key", call_params(new_call_sid(), Digits="1")))
     assert unknown.find("Leave") is None
+
+
+def test_presence_changes_are_published_for_live_pages(redis_conn: redis.Redis) -> None:
+    channel = redis_conn.pubsub(ignore_subscribe_messages=True)
+    channel.subscribe(LIVE_CHANNEL)
+    try:
+        channel.get_message(timeout=1)
+        set_presence(redis_conn, "live-test", Presence.WRAP_UP, now=datetime.now(UTC))
+        message = None
+        for _ in range(20):
+            message = channel.get_message(timeout=0.5)
+            if message:
+                break
+        assert message is not None
+        assert json.loads(message["data"]) == {
+            "kind": "presence", "login": "live-test", "status": "wrap-up",
+        }  # fmt: skip
+        assert get_presence(redis_conn, "live-test").status == "wrap-up"
+    finally:
+        channel.close()
