@@ -174,7 +174,8 @@ def schedule_callback(
 
     The first attempt is due at the first allowed moment inside the window: a window in the
     past, or one with no allowed moment (night-time for the callee, a holiday), is refused
-    with the next allowed moment named so staff can choose again."""
+    with the next allowed moment named so staff can choose again. Without a window the
+    callback is due as soon as allowed."""
     phone_e164 = normalize_number(phone, region)
     if phone_e164 is None:
         raise CallbackError("bad_number", f"{phone!r} is not a phone number we can call")
@@ -186,7 +187,9 @@ def schedule_callback(
         raise CallbackError("bad_request", f"bridge must be one of {', '.join(Bridge)}")
     if not 1 <= max_attempts <= 10:
         raise CallbackError("bad_request", "max_attempts must be between 1 and 10")
-    start = window_start or now
+    window = call_window(phone_e164, hours=hours, calendar=calendar, service=service)
+    # No start given: "as soon as allowed" — the first allowed moment from now.
+    start = window_start or window.next_allowed(now) or now
     end = window_end or (start + DEFAULT_WINDOW)
     for label, value in (("window_start", start), ("window_end", end)):
         if value.tzinfo is None:
@@ -197,7 +200,6 @@ def schedule_callback(
         raise CallbackError(
             "in_past", f"the window {start.isoformat()} – {end.isoformat()} is in the past"
         )
-    window = call_window(phone_e164, hours=hours, calendar=calendar, service=service)
     first = window.next_allowed(max(start, now))
     if first is None or first >= end:
         later = window.next_allowed(max(end, now))
