@@ -164,6 +164,15 @@ def record_queue_result(
     return entry
 
 
+def abandon_if_queued(session: Session, *, call_sid: str, now: datetime) -> QueueEntry | None:
+    """The call ended while its queue visit is still open: the caller hung up waiting."""
+    entry = current_entry(session, call_sid, lock=True)
+    if entry is None or not entry.waiting:
+        return None
+    leave_queue(session, entry, outcome=QueueOutcome.ABANDONED, now=now)
+    return entry
+
+
 def _seconds(raw: str | None) -> float | None:
     try:
         return float(raw) if raw not in (None, "") else None

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hotline.db import get_session
 from hotline.jobs import enqueue_call_outcome
-from hotline.queues.callers import record_queue_result
+from hotline.queues.callers import abandon_if_queued, record_queue_result
 from hotline.voice import bp, params
 from hotline.voice.calls import CallTurn, run_turn
 from hotline.voice.outbound import StartContext, queue_left, queue_now, start_context
@@ -120,6 +120,7 @@ def status() -> Response:
     if info is None:
         log.warning("status callback without a usable CallSid: ignored")
         return Response(status=204)
+    abandoned = None
     session = get_session()
     settings = current_app.config["SETTINGS"]
     try:
@@ -148,11 +149,15 @@ def status() -> Response:
             at=params.timestamp(request.form.get("Timestamp")),
             duration_s=params.to_int(request.form.get("CallDuration")),
         )
+        if ended:  # a caller still queued is gone, even if the Enqueue action never comes
+            abandoned = abandon_if_queued(session, call_sid=info.call_sid, now=queue_now())
         session.commit()
     except SQLAlchemyError:
         session.rollback()
         log.exception("database error on status callback for %s", info.call_sid)
         return Response(status=204)
+    if abandoned is not None:
+        queue_left(abandoned)
     if ended:
         # Commit, then enqueue: the job must find the final status when it runs.
         enqueue_call_outcome(settings, info.call_sid)

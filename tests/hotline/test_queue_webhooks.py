@@ -124,3 +124,19 @@ def test_presence_changes_are_published_for_live_pages(redis_conn: redis.Redis) 
         assert get_presence(redis_conn, "live-test").status == "wrap-up"
     finally:
         channel.close()
+
+
+def test_a_call_that_ends_while_queued_is_abandoned_without_the_action(
+    twilio_post: Any, database: Database
+) -> None:
+    sid = new_call_sid()
+    _queued(database, sid, "+8613800138000")
+    twilio_post("/voice/queue-wait", call_params(sid, QueuePosition="2", QueueTime="12"))
+    ended = call_params(sid, CallStatus="completed", SequenceNumber="3", CallDuration="40")
+    assert twilio_post("/voice/status", ended).status_code == 204
+    entry = _entry(database, sid)
+    assert entry.outcome == "abandoned" and entry.last_position == 2
+    assert entry.wait_s is not None and entry.left_at is not None
+    # The late Enqueue action changes nothing.
+    twilio_post("/voice/step?node=operator&seq=4", call_params(sid, QueueResult="hangup"))
+    assert _entry(database, sid).left_at == entry.left_at
