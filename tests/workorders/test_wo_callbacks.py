@@ -16,8 +16,10 @@ from workorders.callbacks import (
     CallbackStatus,
     RequestedVia,
     begin_attempt,
+    due_callbacks,
     finish_attempt,
     schedule_callback,
+    stuck_attempts,
 )
 from workorders.calling_hours import CallingHours, CallWindow, callee_zone
 from workorders.queueing import (
@@ -183,3 +185,21 @@ def test_queue_visits_count_position_and_wait(session: Session) -> None:
     assert second.wait_s == 40.0
     estimate = estimated_wait(session, queue="wo-test", position=3, now=later)
     assert estimate.seconds == 40.0  # one recent answer: its wait
+
+
+def test_tries_without_a_report_are_found_for_the_sweep(
+    session: Session, calendar: BusinessCalendar
+) -> None:
+    cb = _schedule(session, calendar)
+    attempt = begin_attempt(session, cb, now=MONDAY_10)  # type: ignore[arg-type]
+    session.flush()
+    later = MONDAY_10 + timedelta(minutes=11)
+    assert attempt in stuck_attempts(session, started_before=later - timedelta(minutes=10))
+    assert attempt not in stuck_attempts(session, started_before=MONDAY_10)
+    assert cb not in due_callbacks(session, now=later)  # calling: not offered twice
+    finish_attempt(
+        session, attempt, outcome=AttemptOutcome.FAILED, now=later, hours=HOURS,
+        calendar=calendar, detail="lost",
+    )  # fmt: skip
+    assert cb.status == CallbackStatus.SCHEDULED  # type: ignore[attr-defined]
+    assert cb in due_callbacks(session, now=later + timedelta(hours=1))
