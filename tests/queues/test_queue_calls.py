@@ -33,16 +33,19 @@ def entry_of(hotline: Hotline, call_sid: str) -> QueueEntry | None:
 class Caller(threading.Thread):
     """A caller on their own thread, waiting in a queue while others do."""
 
-    def __init__(self, hotline: Hotline, keys: str, patience: int = 400) -> None:
+    def __init__(
+        self, hotline: Hotline, keys: str, patience: int = 400, phone: str | None = None
+    ) -> None:
         super().__init__(daemon=True)
         self.hotline, self.keys, self.patience = hotline, keys, patience
+        self.phone = phone or mobile()
         self.sid = f"CA{secrets.token_hex(16)}"
         self.report: CallReport | None = None
         self.lines: list[str] = []  # the transcript as it happens
 
     def run(self) -> None:
         self.report = self.hotline.place_call(
-            from_number=mobile(),
+            from_number=self.phone,
             keys=self.keys,
             call_sid=self.sid,
             queue_patience=self.patience,
@@ -166,3 +169,24 @@ def test_an_agent_who_misses_the_offer_goes_offline_and_the_next_agent_answers(
     entry = entry_of(hotline, caller.sid)
     assert entry is not None and entry.outcome == "answered" and entry.agent_login == present
     assert hotline.agent_status(absent) == "offline"
+
+
+def test_the_matched_case_decides_the_skill_queue(hotline: Hotline) -> None:
+    from tests.hotline.test_cases_end_to_end import new_case
+
+    hotline.set_clock(WORKING_MORNING)
+    civil = hotline.agent(skills=("civil",), status="busy", talk_s=2)
+    phone = mobile()
+    case = new_case(hotline.database, phone=phone, serial=60000 + secrets.randbelow(9999))
+    assert case.division == "civil_appeal"  # 民终: the civil appeals division
+    # English · "is it about this case?" yes · something else · operator
+    caller = Caller(hotline, "2,1,0,0", phone=phone)
+    caller.start()
+    wait_for(lambda: entry_of(hotline, caller.sid), timeout=30)
+    entry = entry_of(hotline, caller.sid)
+    assert entry is not None and entry.queue == "civil", caller.heard_so_far()
+    hotline.presence(civil, "available")
+    caller.join(60)
+    answered = entry_of(hotline, caller.sid)
+    assert answered is not None and answered.agent_login == civil
+    assert answered.outcome == "answered"
