@@ -43,6 +43,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from hotline.orders import case_ivr as case_intents
     from hotline.orders import ivr as order_intents
     from hotline.orders.runtime import load_runtime
+    from hotline.queues import api as queue_api
+    from hotline.queues import ivr as queue_intents
     from hotline.redis_store import redis_client
     from hotline.voice.state import CallStateStore
 
@@ -51,6 +53,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     order_intents.init_app(app)
     case_intents.init_app(app)
     faq_intents.init_app(app)
+    queue_intents.init_app(app)
     db.init_app(app)
     app.extensions["hotline.call_states"] = CallStateStore(
         lambda: redis_client(settings), settings.call_state_ttl_s
@@ -61,6 +64,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
     api.init_app(app)
+    queue_api.init_app(app)
     console.init_app(app)
     security.init_app(app)  # after the blueprints: it rate-limits the API's
     return app

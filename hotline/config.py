@@ -67,6 +67,10 @@ class Settings:
     routing_rules_path: str = ""  # default: workorders/routing_rules.yaml
     organisation_path: str = ""  # default: workorders/organisation.yaml
     faq_path: str = ""  # default: hotline/knowledge/faq.yaml
+    queues_path: str = ""  # default: hotline/queues/queues.yaml
+    # Base URL of the webhooks in calls the workers place (callbacks, agents, surveys);
+    # default PUBLIC_BASE_URL. Workers have no request to take a host from.
+    outbound_base_url: str = ""
     remind_before_days: int = 1
     escalate_after_days: int = 2
     sweep_interval_s: int = 300
@@ -221,7 +225,7 @@ def _coerce(name: str, raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise ValueError(f"expected a whole number, got {raw!r}") from None
-    if name == "public_base_url":
+    if name in ("public_base_url", "outbound_base_url"):
         return raw.rstrip("/")
     return raw
 

@@ -111,6 +111,9 @@ class Database:
 
         install_outbox(self.sessions, settings)
         install_order_events(self.sessions, settings)
+        from hotline.queues.follow_up import install_follow_ups
+
+        install_follow_ups(self.sessions, settings)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

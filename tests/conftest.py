@@ -164,14 +164,15 @@ def worker_env(settings: Settings) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def worker(
-    settings: Settings, database: Database, redis_conn: redis.Redis
+    settings: Settings, database: Database, redis_conn: redis.Redis, live_server: LiveServer
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A real RQ worker process (`hotline worker default`) for the whole session."""
+    """A real RQ worker process (`hotline worker default`) for the whole session; the calls
+    it places (agents, callbacks, surveys) fetch their TwiML from the live server."""
     hotline_bin = Path(sys.executable).parent / "hotline"
     log = open(settings.instance_path / "worker.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [str(hotline_bin), "worker", "default"],
-        env=worker_env(settings),
+        env=worker_env(settings) | {"HOTLINE_OUTBOUND_BASE_URL": live_server.url},
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
         },
     )
     api = HotlineApi(app)
+    app.extensions["hotline.api"] = api  # other packages' endpoints join the same document
     api.spec.components.security_scheme(
         "bearerAuth",
         {

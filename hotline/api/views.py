@@ -56,8 +56,8 @@ from workorders.services import (
     WorkOrderError,
     find_by_number,
     move_work_order,
-    record_follow_up,
 )
+from workorders.surveys import record_survey_answer
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -256,15 +256,19 @@ class WorkOrderMoves(MethodView):
                     "conflict",
                     f"{order.number} changed meanwhile (version {order.version}); reload it",
                 )
-            order = record_follow_up(
+            # Through the survey service, so answers recorded by staff are counted too.
+            order_id = order.id
+            record_survey_answer(
                 session,
-                order_id=order.id,
-                satisfaction=body.get("satisfaction") or "",
+                order_id=order_id,
+                answer=body.get("satisfaction") or "",
+                channel="staff",
                 actor=current_actor(),
                 calendar=runtime.calendar,
                 note=body.get("note"),
                 now=_now(),
             )
+            order = _order(number)
         else:
             request = MoveRequest(
                 reason=body.get("reason"),

@@ -155,6 +155,7 @@ def _register_subcommands() -> None:
     from hotline.cli.run import run
     from hotline.cli.spool import spool
     from hotline.orders.cli import workorders
+    from hotline.queues.cli import agents, callbacks
     from hotline.sim.cli import sim
     from hotline.speech.cli import models, speech, stream
     from hotline.users.cli import users
@@ -169,6 +170,8 @@ def _register_subcommands() -> None:
     main.add_command(cases)
     main.add_command(spool)
     main.add_command(users)
+    main.add_command(agents)
+    main.add_command(callbacks)
 
 
 _register_subcommands()

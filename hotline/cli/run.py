@@ -74,6 +74,8 @@ def run(procfile: Path, port: int, no_demo: bool) -> None:
     if not settings.public_base_url and not settings.speech_stream_url:
         env["HOTLINE_SPEECH_STREAM_URL"] = f"ws://127.0.0.1:{stream_port}/voice/stream"
     base = settings.public_base_url or f"http://127.0.0.1:{port}"
+    # Calls the workers place (agents, callbacks, surveys) need a webhook base to give Twilio.
+    env.setdefault("HOTLINE_OUTBOUND_BASE_URL", settings.outbound_base_url or base)
     click.echo(
         f"\nhotline is starting on {base}\n"
         f"  health:          {base}/healthz\n"

@@ -114,6 +114,9 @@ def sweep_due() -> int:
         transcriptions = requeue_lost_transcriptions(settings, session, received_before=stale)
         purged = purge_expired(settings, session)
         session.commit()
+    from hotline.queues.jobs import sweep_callbacks  # callbacks and queue visits too
+
+    sweep_callbacks()
     log.info(
         "job %s: sweep fired %d timer(s), re-queued %d message(s), %d routing(s), %d outcome(s), "
         "%d transcription(s); purged %d recording(s), %d transcript(s)",

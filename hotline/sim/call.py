@@ -8,17 +8,21 @@ import secrets
 import time
 from base64 import b64encode
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import quote
 
 import requests
+from lxml import etree
 
 from hotline.sim.callbacks import check_order, send_status_callbacks, status_sequence
 from hotline.sim.keys import SAY_TOKEN, KeyScript, parse_keys
 from hotline.sim.media import MediaStream, telephone_ulaw
 from hotline.sim.recordings import quiet_tone_wav, wav_duration_s
 from hotline.sim.report import CallReport
-from hotline.sim.rest import RestSim
+from hotline.sim.switchboard import Switchboard
+
+if TYPE_CHECKING:  # rest imports outbound, which imports this module
+    from hotline.sim.rest import RestSim
 from hotline.sim.transport import TWILIO_TIMEOUT_S, Sent, TransportError, TwilioHttp
 from hotline.sim.validate import parse_twiml, validate_twiml
 from hotline.sim.verbs import CallEnded, Document, VerbPlayer, new_sid
@@ -28,6 +32,8 @@ __all__ = ["DEFAULT_STATUS_EVENTS", "DEFAULT_TO", "CallReport", "LiveCall", "sim
 DEFAULT_TO = "+862012368"
 DEFAULT_STATUS_EVENTS = ("ringing", "in-progress", "completed")
 _TWIML_TYPES = {"text/xml", "application/xml"}
+# How a <Dial> went for the dialling call: (DialCallStatus, talk seconds, child CallSid).
+Dialer = Callable[["LiveCall", etree._Element, Document], tuple[str, int, str]]
 _COUNTRY_CODES = {"+1": "US", "+44": "GB", "+82": "KR", "+86": "CN", "+852": "HK", "+853": "MO"}
 
 
@@ -53,6 +59,8 @@ def simulate_call(
     media_speed: float = 1.0,
     answer_wait_s: float = 5.0,
     drop_media_after: int | None = None,
+    switchboard: Switchboard | None = None,
+    queue_patience: int = 1,
 ) -> CallReport:
     """Place one inbound call against the app at `base_url` and play it to the end.
 
@@ -63,6 +71,9 @@ def simulate_call(
     `rest` (the REST stand-in the app points at), or the Gather times out after
     `answer_wait_s`. Protocol faults are collected in the report's `errors`; the call stops
     at the first one that Twilio could not get past.
+    With a `switchboard` an `<Enqueue>` waits in queues shared with other calls (agents of
+    the REST stand-in take callers from them); `queue_patience` is how many wait documents
+    the caller listens to before hanging up.
     """
     status_sequence(status_events)  # fail fast on bad arguments, before dialling
     check_order(status_order)
@@ -89,6 +100,8 @@ def simulate_call(
             timeout_s=timeout_s,
             out=out,
             session=http_session,
+            switchboard=switchboard,
+            queue_patience=queue_patience,
         )
         call.utterances = list(say)
         call.rest = rest
@@ -129,6 +142,10 @@ class LiveCall:
         timeout_s: float,
         out: Callable[[str], None] | None,
         session: requests.Session,
+        switchboard: Switchboard | None = None,
+        queue_patience: int = 1,
+        direction: str = "inbound",
+        dialer: Dialer | None = None,
     ) -> None:
         self.report = CallReport(call_sid=call_sid, out=out)
         self.http = TwilioHttp(
@@ -145,6 +162,11 @@ class LiveCall:
         self.recording = recording
         self.max_requests = max_requests
         self.base_params = call_params(call_sid, account_sid, from_number, to_number)
+        self.base_params["Direction"] = direction
+        self.switchboard = switchboard
+        self.queue_patience = max(1, queue_patience)
+        self.queue_poll_s = 0.2  # real seconds between wait documents in a shared queue
+        self.dialer = dialer
         self.voice_requests = 0
         self.sim_s = 0.0  # time the caller spent listening/keying/waiting, never slept
         self.started_at = time.time()
@@ -158,10 +180,12 @@ class LiveCall:
         self.spoken = 0
         self.report.line(f"call {call_sid} from {from_number} to {to_number}")
 
-    def run(self) -> None:
+    def run(self, start_url: str | None = None) -> None:
+        """Play the call from Twilio's first request: /voice/incoming, or the `Url` an
+        outbound call was created with."""
         player = VerbPlayer(self)
         try:
-            doc = self.fetch("incoming", self.http.public("/voice/incoming"))
+            doc = self.fetch("incoming", start_url or self.http.public("/voice/incoming"))
             while True:
                 doc = player.play(doc)
         except CallEnded as end:

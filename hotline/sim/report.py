@@ -24,6 +24,7 @@ class CallReport:
     recorded: list[str] = field(default_factory=list)  # RecordingSids
     enqueued: list[str] = field(default_factory=list)  # queue names
     dials: list[str] = field(default_factory=list)  # "number:+86…", "queue:general", …
+    bridged_to: list[str] = field(default_factory=list)  # CallSids of agents who took the call
     streams: list[str] = field(default_factory=list)  # Media Stream URLs started or connected
     ended_by: str = ""
     duration_s: int = 0

@@ -1,6 +1,12 @@
 """A stand-in for Twilio's REST API on loopback: records the texts and calls the app asks
-for, checks Basic auth, and can be told to fail, so jobs that talk to Twilio are tested
-against a real HTTP server (point `HOTLINE_TWILIO_API_BASE_URL` at `.url`)."""
+for, checks Basic auth, and can be told to fail or stall, so jobs that talk to Twilio are
+tested against a real HTTP server (point `HOTLINE_TWILIO_API_BASE_URL` at `.url`).
+
+Calls to numbers given a script (`script`) or registered as agents (`agent`) are played out
+as Twilio would: rung with the scripted outcome (answer, busy, no-answer, failed), and when
+answered their `Url` TwiML is run like a person on the line (keys, `<Dial>`), with status
+callbacks after. An agent's `<Dial><Queue>` takes the front caller of the shared
+`switchboard`, so whole transfer and callback scenarios run end to end."""
 
 from __future__ import annotations
 
@@ -9,10 +15,14 @@ import json
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
+
+from hotline.sim.outbound import Leg, OutboundCalls
+from hotline.sim.switchboard import Switchboard
 
 _PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-zA-Z]+)/(Messages|Calls)\.json$")
 _CALL = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-zA-Z]+)/Calls/(CA[0-9a-zA-Z]+)\.json$")
@@ -32,6 +42,35 @@ class RestSim:
     server: ThreadingHTTPServer | None = None
     port: int = 0
     _updated: threading.Condition | None = None
+    # (seconds, recipient or None): the next matching requests are answered this late
+    stalls: list[tuple[float, str | None]] = field(default_factory=list)
+    switchboard: Switchboard = field(default_factory=Switchboard)
+    outbound: OutboundCalls | None = None
+
+    def __post_init__(self) -> None:
+        self.outbound = OutboundCalls(self.account_sid, self.auth_token, self.switchboard)
+
+    def script(self, to: str, *legs: Leg | str) -> None:
+        """How the next calls to `to` go: "answer", "busy", "no-answer", "failed", or a Leg
+        (with the keys the callee presses)."""
+        assert self.outbound is not None
+        self.outbound.script(to, *legs)
+
+    def agent(self, address: str, *, talk_s: int = 30, answers: bool = True) -> None:
+        """A simulated agent at `address` (a number or `client:identity`): answers every call
+        and, bridged to a caller, talks `talk_s` seconds, then hangs up."""
+        assert self.outbound is not None
+        self.outbound.agent(address, talk_s=talk_s, answers=answers)
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Until every outbound call being played has ended (status callbacks sent)."""
+        assert self.outbound is not None
+        self.outbound.wait_idle(timeout)
+
+    def stall_next(self, seconds: float, *, to: str | None = None) -> None:
+        """Answer the next request (to `to`, or anyone) only after `seconds`."""
+        with self.lock:
+            self.stalls.append((seconds, to))
 
     def wait_for_update(self, call_sid: str, timeout_s: float) -> dict[str, str] | None:
         """The next update of `call_sid` (consumed), waiting up to `timeout_s`."""
@@ -100,6 +139,16 @@ def _handler(sim: RestSim) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
             with sim.lock:
+                stall = 0.0
+                for i, (seconds, to) in enumerate(sim.stalls):
+                    if to is None or to == form.get("To"):
+                        stall = seconds
+                        del sim.stalls[i]
+                        break
+            if stall:
+                time.sleep(stall)  # the client should have given up long before
+                return
+            with sim.lock:
                 status = 0
                 for i, (code, to) in enumerate(sim.failures):
                     if to is None or to == form.get("To"):
@@ -121,6 +170,8 @@ def _handler(sim: RestSim) -> type[BaseHTTPRequestHandler]:
             record = dict(form, sid=sid)
             with sim.lock:
                 (sim.messages if kind == "Messages" else sim.calls).append(record)
+            if kind == "Calls" and sim.outbound is not None:
+                sim.outbound.place(record)
             body = {
                 "sid": sid,
                 "account_sid": sim.account_sid,

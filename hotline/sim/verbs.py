@@ -18,8 +18,11 @@ from hotline.sim.recordings import recording_server, wav_duration_s
 
 if TYPE_CHECKING:
     from hotline.sim.call import LiveCall
+    from hotline.sim.switchboard import Waiter
 
 _WAIT_VERBS = "Say, Play, Pause, Gather, Redirect, Leave, Hangup"
+# A bridged conversation the agent side never ends is cut after this long (real seconds).
+BRIDGE_LIMIT_S = 60.0
 
 
 class CallEnded(Exception):
@@ -277,6 +280,8 @@ class VerbPlayer:
         name = (verb.text or "").strip()
         self.report.enqueued.append(name)
         self.report.line(f'  queued in "{name}"')
+        if self.call.switchboard is not None:
+            return self._enqueue_shared(verb, doc, name)
         queue_sid, waited_from = new_sid("QU"), self.call.sim_s
         result = "hangup"
         if verb.get("waitUrl"):
@@ -293,29 +298,104 @@ class VerbPlayer:
                 method=verb.get("waitUrlMethod", "POST"),
                 params=queue,
             )
-            result = self._wait(wait_doc, queue)
-        left = result == "leave"
-        self.report.line("  caller leaves the queue" if left else "  caller hangs up in the queue")
+            result = self._wait(wait_doc, queue) or "hangup"
+        return self._after_queue(verb, doc, result, queue_sid, round(self.call.sim_s - waited_from))
+
+    def _after_queue(
+        self, verb: etree._Element, doc: Document, result: str, queue_sid: str, queue_time: int
+    ) -> Document | None:
+        """Twilio posts the Enqueue action with how the caller left; after a leave or a
+        bridge the call goes on with its answer, after a hang-up nobody is left to hear it."""
+        goes_on = result in ("leave", "bridged")
+        self.report.line(
+            {
+                "leave": "  caller leaves the queue",
+                "bridged": "  the bridged call is over",
+            }.get(result, "  caller hangs up in the queue")
+        )
         if verb.get("action"):
-            params = {
-                "QueueResult": result,
-                "QueueSid": queue_sid,
-                "QueueTime": str(round(self.call.sim_s - waited_from)),
-            }
+            params = {"QueueResult": result, "QueueSid": queue_sid, "QueueTime": str(queue_time)}
             nxt = self.call.fetch(
                 "step",
                 doc.resolve(verb.get("action")),
                 method=verb.get("method", "POST"),
                 params=params,
             )
-            if left:
+            if goes_on:
                 return nxt
-        if left:
+        if goes_on:
             return None  # without an action Twilio goes on after <Enqueue>
         raise CallEnded("caller")  # after a hang-up the action's TwiML has no one to play to
 
-    def _wait(self, doc: Document, queue: dict[str, str]) -> str:
-        """Play queue wait TwiML once; returns the QueueResult, "leave" or "hangup"."""
+    def _enqueue_shared(self, verb: etree._Element, doc: Document, name: str) -> Document | None:
+        """Wait in a switchboard queue shared with other calls: the wait URL is requested
+        again each time its TwiML ends (Twilio loops it), until an agent takes the caller,
+        the caller leaves, or their patience (`queue_patience` wait documents) runs out."""
+        call = self.call
+        board = call.switchboard
+        assert board is not None
+        waiter = board.join(name, self.report.call_sid)
+        waited_from, loops, result = call.sim_s, 0, ""
+        while not result:
+            if waiter.dequeued.is_set():
+                result = "bridged"
+                break
+            position, size = board.position(waiter)
+            params = {
+                "QueueSid": waiter.queue_sid,
+                "QueuePosition": str(position),
+                "QueueTime": str(round(call.sim_s - waited_from)),
+                "AvgQueueTime": str(board.average_wait_s(name)),
+                "CurrentQueueSize": str(size),
+            }
+            chosen = None
+            if verb.get("waitUrl") and position:
+                wait_doc = call.fetch(
+                    "wait",
+                    doc.resolve(verb.get("waitUrl")),
+                    method=verb.get("waitUrlMethod", "POST"),
+                    params=params,
+                )
+                chosen = self._wait(wait_doc, params)
+            loops += 1
+            if chosen is None and loops >= call.queue_patience:
+                chosen = "hangup"
+            if chosen is not None:
+                result = chosen if board.leave(waiter) else "bridged"
+            elif waiter.dequeued.wait(call.queue_poll_s):
+                result = "bridged"
+        if result == "bridged":
+            self._bridged(waiter)
+        return self._after_queue(
+            verb, doc, result, waiter.queue_sid, round(call.sim_s - waited_from)
+        )
+
+    def _bridged(self, waiter: Waiter) -> None:
+        """Taken by an agent: hear the agent side's `<Queue url>` TwiML, then talk until
+        the agent hangs up."""
+        call = self.call
+        waiter.queue_time_s = round(call.sim_s)
+        if waiter.whisper_url:
+            params = {
+                "QueueSid": waiter.queue_sid,
+                "QueueTime": str(waiter.queue_time_s),
+                "DequeingCallSid": waiter.dequeuing_call_sid,
+            }
+            whisper = call.fetch(
+                "whisper", waiter.whisper_url, method=waiter.whisper_method, params=params
+            )
+            for verb in _verbs(whisper.root):
+                if verb.tag in ("Say", "Play", "Pause"):
+                    self._hear(verb)
+        self.report.line(f"  bridged to {waiter.dequeuing_call_sid}")
+        waiter.connected.set()
+        waiter.bridge_ended.wait(BRIDGE_LIMIT_S)
+        call.sim_s += waiter.talk_s
+        self.report.bridged_to.append(waiter.dequeuing_call_sid)
+
+    def _wait(self, doc: Document, queue: dict[str, str]) -> str | None:
+        """Play queue wait TwiML once: "leave", "hangup", or None when it ran out (Twilio
+        requests the wait URL again)."""
         while True:
             nxt: Document | None = None
             for verb in _verbs(doc.root):
@@ -335,7 +415,7 @@ class VerbPlayer:
                 if nxt is not None:
                     break
             if nxt is None:
-                return "hangup"  # Twilio would loop the wait music; this caller gives up
+                return None
             doc = nxt
 
     def _dial(self, verb: etree._Element, doc: Document) -> Document | None:
@@ -343,11 +423,17 @@ class VerbPlayer:
         if (verb.text or "").strip():
             targets.insert(0, f"number:{verb.text.strip()}")
         self.report.dials.extend(targets)
-        self.report.line(f"  dials {', '.join(targets) or '(nothing)'}: no answer")
-        self.call.sim_s += _int(verb.get("timeout"), 30)
+        if self.call.dialer is not None:
+            status, talk_s, child_sid = self.call.dialer(self.call, verb, doc)
+        else:
+            status, talk_s, child_sid = "no-answer", 0, ""
+            self.call.sim_s += _int(verb.get("timeout"), 30)
+        self.report.line(f"  dials {', '.join(targets) or '(nothing)'}: {status}")
         if not verb.get("action"):
             return None  # without an action Twilio goes on with the next verb
-        params = {"DialCallStatus": "no-answer", "DialCallDuration": "0"}
+        params = {"DialCallStatus": status, "DialCallDuration": str(talk_s)}
+        if child_sid:
+            params["DialCallSid"] = child_sid
         return self.call.fetch(
             "step",
             doc.resolve(verb.get("action")),

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
-from hotline.voice import routes  # noqa: E402, F401  (registers the views on bp)
+from hotline.voice import callback_routes, queue_routes, routes  # noqa: E402, F401

@@ -9,11 +9,13 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from hotline.db import get_session
 from hotline.jobs import enqueue_call_outcome
+from hotline.queues.callers import abandon_if_queued, record_queue_result
 from hotline.speech.queueing import enqueue_transcription
 from hotline.voice import bp, emergency, live_speech, params
 from hotline.voice.calls import CallTurn, run_turn
+from hotline.voice.outbound import StartContext, queue_left, queue_now, start_context
 from hotline.voice.signature import require_twilio_signature
-from hotline.voice.twiml import render_hold, render_message
+from hotline.voice.twiml import render_message
 from workorders.call_log import apply_status, find_event, record_event, request_key, upsert_call
 from workorders.calls import EventKind
 from workorders.phones import mask_number
@@ -26,7 +28,6 @@ SORRY = {
     "zh-CN": "抱歉，系统暂时无法处理您的来电，请稍后再拨。",
     "en-US": "Sorry, we cannot take your call right now. Please call again later.",
 }
-HOLD = {"zh-CN": "请稍候，正在为您转接。", "en-US": "Please hold, we are connecting you."}
 
 
 def twiml(xml: str) -> Response:
@@ -43,7 +44,8 @@ def sorry() -> Response:
 @bp.post("/incoming")
 @require_twilio_signature
 def incoming() -> Response:
-    return _voice_turn(node=None)
+    # Outbound calls the workers place name their flow (e.g. the satisfaction survey).
+    return _voice_turn(node=None, start=start_context(request.args))
 
 
 @bp.post("/step")
@@ -56,7 +58,9 @@ def step() -> Response:
     return _voice_turn(node=node, bad_node=node is None)
 
 
-def _voice_turn(*, node: str | None, bad_node: bool = False) -> Response:
+def _voice_turn(
+    *, node: str | None, bad_node: bool = False, start: StartContext | None = None
+) -> Response:
     info = params.call_info(request.form)
     if info is None:
         log.warning("voice request to %s without a usable CallSid", request.path)
@@ -75,6 +79,13 @@ def _voice_turn(*, node: str | None, bad_node: bool = False) -> Response:
             return twiml(replay.response)
         if created and node is not None:
             log.info("step for unknown call %s: created it", info.call_sid)
+        if start is not None and call.step_seq == 0:
+            start.apply(session, call)
+        left = None
+        if "QueueResult" in request.form:  # the <Enqueue> action: how the caller left the queue
+            left = record_queue_result(
+                session, call_sid=info.call_sid, form=request.form, now=queue_now()
+            )
         turn = CallTurn(session=session, call=call, form=form, node=node, bad_node=bad_node)
         xml, state = run_turn(turn)
         kept = dict(form)
@@ -107,6 +118,8 @@ def _voice_turn(*, node: str | None, bad_node: bool = False) -> Response:
     current_app.extensions["hotline.call_states"].save(info.call_sid, state)
     for job in turn.after_commit:
         job()
+    if left is not None:
+        queue_left(left)
     if created:
         log.info("call %s from %s", info.call_sid, mask_number(call.from_e164))
     return twiml(xml)
@@ -119,6 +132,7 @@ def status() -> Response:
     if info is None:
         log.warning("status callback without a usable CallSid: ignored")
         return Response(status=204)
+    abandoned = None
     session = get_session()
     settings = current_app.config["SETTINGS"]
     try:
@@ -147,6 +161,8 @@ def status() -> Response:
             at=params.timestamp(request.form.get("Timestamp")),
             duration_s=params.to_int(request.form.get("CallDuration")),
         )
+        if ended:  # a caller still queued is gone, even if the Enqueue action never comes
+            abandoned = abandon_if_queued(session, call_sid=info.call_sid, now=queue_now())
         session.commit()
     except SQLAlchemyError:
         session.rollback()
@@ -155,6 +171,8 @@ def status() -> Response:
         log.exception("database error on status callback for %s: spooled", info.call_sid)
         emergency.spool("status")
         return Response(status=204)
+    if abandoned is not None:
+        queue_left(abandoned)
     if ended:
         # Commit, then enqueue: the job must find the final status when it runs.
         enqueue_call_outcome(settings, info.call_sid)
@@ -209,12 +227,3 @@ def emergency_recorded() -> Response:
     if params.call_info(request.form) is None:
         return sorry()
     return emergency.message_kept()
-
-
-@bp.post("/queue-wait")
-@require_twilio_signature
-def queue_wait() -> Response:
-    """Hold music stand-in for `<Enqueue waitUrl>`: the agents issue announces position here."""
-    settings = current_app.config["SETTINGS"]
-    language = current_app.extensions["hotline.flows"][settings.flow].default_language
-    return twiml(render_hold(HOLD.get(language, HOLD["en-US"]), language, settings.voices))

@@ -49,6 +49,14 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/api/v1/work-orders/<number>/moves"): EVERYONE,
     ("GET", "/api/v1/departments"): EVERYONE,
     ("GET", "/api/v1/categories"): EVERYONE,
+    ("GET", "/api/v1/queues"): frozenset({A, S, V, D}),
+    ("GET", "/api/v1/agents"): frozenset({A, S, V, D}),
+    ("GET", "/api/v1/agents/<login>/presence"): frozenset({A, S, V, D}),
+    ("PUT", "/api/v1/agents/<login>/presence"): frozenset({A, S, V, D}),
+    ("GET", "/api/v1/callbacks"): frozenset({A, S, V, D}),
+    ("POST", "/api/v1/callbacks"): frozenset({A, S, V, D}),
+    ("GET", "/api/v1/callbacks/<int:callback_id>"): frozenset({A, S, V, D}),
+    ("POST", "/api/v1/callbacks/<int:callback_id>/cancel"): frozenset({A, S, V, D}),
 }
 PREFIXES = ("/console", "/api/v1")
 
@@ -78,6 +86,7 @@ class Targets:
             .replace("<number>", self.number)
             .replace("<login>", self.login)
             .replace("<channel>", self.channel)
+            .replace("<int:callback_id>", "999999999")
         )
 
     def form(self, rule: str) -> dict[str, str]:
@@ -119,7 +128,7 @@ def _call(client: FlaskClient, method: str, rule: str, t: Targets, **kw: Any) ->
         r.close()  # a live stream is not read
         return r
     if rule.startswith("/api"):
-        return client.post(url, json=t.json(rule), **kw)
+        return client.open(url, method=method, json=t.json(rule), **kw)
     return client.post(url, data={**t.form(rule), "csrf_token": csrf_token(client)}, **kw)
 
 

@@ -73,7 +73,7 @@ def test_a_routing_job_killed_midway_routes_the_order_once(
             connection = redis_client(settings)
             wait_for(
                 lambda: Job.fetch(job_id, connection=connection).get_status() == "started",
-                timeout=30,
+                timeout=90,  # a worker's start-up on a loaded machine
             )
         finally:
             os.kill(doomed.pid, signal.SIGKILL)  # mid-job: it waits on the lock we hold

@@ -108,12 +108,14 @@ def test_a_dissatisfied_follow_up_reopens_as_a_redo(
     o = api.move(number, "follow_up", satisfaction="dissatisfied", note="nobody called me")
     assert o["state"] == "in_progress" and o["redo_count"] == 1
     assert o["satisfaction"] == "dissatisfied"
-    last = o["events"][-2:]
+    last = o["events"][-3:]
     assert [(e["move"], e["to_state"]) for e in last] == [
         ("follow_up", "closed"),
         ("reopen", "in_progress"),
+        ("note", "in_progress"),  # the supervisor is told about the redo
     ]
     assert last[0]["note"] == "nobody called me" and last[1]["actor"] == "system"
+    assert last[2]["data"]["notify"] == "supervisor"
     assert not o["overdue"] and _at(o["deadline"]) > datetime.now(UTC)
     assert len(timer_jobs(api_redis, order_id(database, number))) >= before
 

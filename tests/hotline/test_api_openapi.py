@@ -34,6 +34,12 @@ PATHS = {
     f"{API}/work-orders/{{number}}/moves": {"post"},
     f"{API}/departments": {"get"},
     f"{API}/categories": {"get"},
+    f"{API}/queues": {"get"},
+    f"{API}/agents": {"get"},
+    f"{API}/agents/{{login}}/presence": {"get", "put"},
+    f"{API}/callbacks": {"get", "post"},
+    f"{API}/callbacks/{{callback_id}}": {"get"},
+    f"{API}/callbacks/{{callback_id}}/cancel": {"post"},
 }
 
 

@@ -48,6 +48,12 @@ KNOWN = [
     "RecordingDuration",
     "RecordingSid",
     "QueueResult",
+    "QueueTime",
+    "QueuePosition",
+    "DequeingCallSid",
+    "DialCallStatus",
+    "DialCallDuration",
+    "DialCallSid",
     "SpeechResult",
     "Confidence",
     "AccountSid",
@@ -65,12 +71,23 @@ PATHS = st.sampled_from(
         "/voice/status",
         "/voice/recording",
         "/voice/queue-wait",
+        "/voice/queue-key",
+        "/voice/incoming?flow=survey&callback=999999",
+        "/voice/incoming?flow=nope&callback=x",
+        "/voice/agent/answer?agent=nobody",
+        "/voice/agent/bridged?agent=nobody",
+        "/voice/agent/dial-done?agent=nobody",
+        "/voice/agent/status?agent=nobody",
+        "/voice/callback/agent?attempt=999999",
+        "/voice/callback/customer?attempt=x",
+        "/voice/callback/dialled?attempt=999999",
+        "/voice/callback/status?attempt=999999&leg=agent",
     ]
 )
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(path=PATHS, params=PARAMS, real_sid=st.booleans())
 def test_any_signed_webhook_input_gets_a_valid_answer(

@@ -60,7 +60,7 @@ def walk(flow: Flow, events: list[Event]) -> list[Step]:
 
 
 def test_flows_are_shipped() -> None:
-    assert [p.name for p in SHIPPED] == ["court_hotline.yaml"]
+    assert [p.name for p in SHIPPED] == ["court_hotline.yaml", "survey.yaml"]
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: Path(p).name)

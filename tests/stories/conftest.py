@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -35,23 +35,94 @@ class Hotline:
     database: Database
     rest: RestSim
 
+    agents: list[str] = field(default_factory=list)
+
     def call(
         self, *, from_number: str, keys: str, say: Sequence[str] = (), **kwargs: Any
     ) -> CallReport:
         """A call; `say` are phrases in the test language (Korean) spoken at the `say` Gathers
         over the live media stream (needs the `speaking_hotline` fixture)."""
+        report = self.place_call(from_number=from_number, keys=keys, say=say, **kwargs)
+        assert report.ok, report.transcript
+        return report
+
+    def place_call(
+        self, *, from_number: str, keys: str, say: Sequence[str] = (), **kwargs: Any
+    ) -> CallReport:
+        """A simulated caller; queues are shared with the REST stand-in's agents."""
         if say:
             kwargs.update(say=[korean_wav(text) for text in say], rest=self.rest, media_speed=4.0)
-        report = simulate_call(
+        return simulate_call(
             self.server.url,
             auth_token=self.settings.twilio_auth_token,
             account_sid=self.settings.twilio_account_sid,
             from_number=from_number,
             keys=keys,
+            switchboard=self.rest.switchboard,
             **kwargs,
         )
-        assert report.ok, report.transcript
-        return report
+
+    # --- agents -------------------------------------------------------------------------
+
+    def agent(self, *, skills: tuple[str, ...] = ("general",), talk_s: int = 30,
+              status: str = "busy", answers: bool = True) -> str:  # fmt: skip
+        """A new agent on a Twilio Client identity the REST stand-in answers as a person."""
+        from workorders.agents import save_agent
+
+        login = f"agent-{secrets.token_hex(4)}"
+        with self.database.session() as session:
+            save_agent(
+                session,
+                login=login,
+                skills=list(skills),
+                known_queues=frozenset({"civil", "criminal", "enforcement", "general"}),
+                client_identity=login,
+            )
+            session.commit()
+        self.rest.agent(f"client:{login}", talk_s=talk_s, answers=answers)
+        self.agents.append(login)
+        self.presence(login, status)
+        return login
+
+    def presence(self, login: str, status: str) -> dict[str, Any]:
+        token = self.api_token("console")
+        return self.api("PUT", f"/agents/{login}/presence", token, {"status": status})
+
+    def agent_status(self, login: str) -> str:
+        from hotline.queues.presence import get_presence
+        from hotline.redis_store import redis_client
+
+        return str(get_presence(redis_client(self.settings), login).status)
+
+    def clear_queues(self) -> None:
+        """No caller or callback of another test is left for this test's agents to take."""
+        from sqlalchemy import update
+
+        from workorders.base import utcnow
+        from workorders.callbacks import Callback
+        from workorders.queueing import QueueEntry
+
+        with self.database.session() as session:
+            session.execute(
+                update(Callback)
+                .where(Callback.status.in_(("scheduled", "calling")))
+                .values(status="cancelled", last_outcome="test cleanup")
+            )
+            session.execute(
+                update(QueueEntry)
+                .where(QueueEntry.left_at.is_(None))
+                .values(left_at=utcnow(), outcome="error")
+            )
+            session.commit()
+
+    def sign_agents_out(self) -> None:
+        from hotline.queues.presence import Presence, set_presence
+        from hotline.redis_store import redis_client
+
+        for login in self.agents:
+            set_presence(
+                redis_client(self.settings), login, Presence.OFFLINE, now=datetime.now(UTC)
+            )
 
     def call_row(self, call_sid: str) -> Call:
         with self.database.session() as session:
@@ -124,7 +195,10 @@ def hotline(
     live_server: LiveServer, settings: Settings, database: Database, worker: Any, rest_sim: RestSim
 ) -> Iterator[Hotline]:
     h = Hotline(server=live_server, settings=settings, database=database, rest=rest_sim)
+    h.clear_queues()
     yield h
+    h.sign_agents_out()
+    h.clear_queues()
     h.set_clock(None)
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from hotline.sim.outbound import Leg
 from tests.stories.conftest import Hotline
 from workorders.case_registry import CaseRecord, PartyRecord, upsert_case
 from workorders.cases import PartyRole
@@ -92,7 +93,16 @@ def test_mr_fan_calls_twice_a_day(hotline: Hotline) -> None:
     complete = next(e for e in done["events"] if e["move"] == "complete")
     assert complete["data"]["on_time"] is True
 
-    # 6. The follow-up: he is satisfied and the order closes. (Placed as an outbound survey
-    # call once callbacks exist — the agents issue; recorded here as staff would.)
-    closed = hotline.move(token, number, "follow_up", satisfaction="satisfied")
-    assert closed["state"] == "closed"
+    # 6. The next working day the follow-up call asks him to rate the handling; he keys
+    # "satisfied" (2), leaves no comment (2), and the order closes.
+    (survey,) = hotline.api("GET", f"/callbacks?phone={FAN}", token)
+    assert survey["purpose"] == "survey" and survey["status"] == "scheduled"
+    due = datetime.fromisoformat(survey["due_at"])
+    assert due.date() > datetime.now(due.tzinfo).date() and due.hour == 10
+    hotline.rest.script(FAN, Leg("answer", keys="2,2"))
+    hotline.set_clock(due + timedelta(minutes=5))
+    hotline.sweep()
+    closed = hotline.wait_for_order(number, lambda o: o["state"] == "closed", token)
+    assert closed["satisfaction"] == "satisfied"
+    follow_up = next(e for e in closed["events"] if e["move"] == "follow_up")
+    assert follow_up["actor"] == "ivr:survey"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from hotline.sim.outbound import Leg
 from tests.helpers import wait_for
 from tests.stories.conftest import Hotline
 
@@ -71,11 +72,14 @@ def test_a_letter_that_runs_late(hotline: Hotline) -> None:
     hotline.move(handler, number, "reply", note="已查封被执行人名下房产，正在评估拍卖。")
     completed = hotline.move(staff, number, "complete")
     assert completed["state"] == "completed"
-    hotline.set_clock(datetime(2026, 10, 14, 10, 0, tzinfo=SHANGHAI))
-    redo = hotline.move(
-        staff, number, "follow_up", satisfaction="dissatisfied", note="回访：不满意"
-    )
-    assert redo["state"] == "in_progress" and redo["redo_count"] == 1
+    # The follow-up call, the next working day: "dissatisfied" (4), no comment (2).
+    (survey,) = hotline.api("GET", "/callbacks?phone=%2B8613712345678", staff)
+    assert survey["due_at"] == "2026-10-14T10:00:00+08:00"
+    hotline.rest.script("+8613712345678", Leg("answer", keys="4,2"))
+    hotline.set_clock(datetime(2026, 10, 14, 10, 5, tzinfo=SHANGHAI))
+    hotline.sweep()
+    redo = hotline.wait_for_order(number, lambda o: o["redo_count"] == 1, staff)
+    assert redo["state"] == "in_progress" and redo["satisfaction"] == "dissatisfied"
 
     log = [(e["move"], e["from_state"], e["to_state"]) for e in redo["events"]]
     assert [m for m, *_ in log] == [
@@ -90,5 +94,9 @@ def test_a_letter_that_runs_late(hotline: Hotline) -> None:
         "complete",
         "follow_up",
         "reopen",
+        "note",  # the supervisor is told
     ]
-    assert log[-2:] == [("follow_up", "completed", "closed"), ("reopen", "closed", "in_progress")]
+    assert log[-3:-1] == [
+        ("follow_up", "completed", "closed"),
+        ("reopen", "closed", "in_progress"),
+    ]
