@@ -96,6 +96,10 @@ class Database:
         from hotline.notify import install_outbox  # here: notify's jobs import this module
 
         install_outbox(self.sessions, settings)
+        from hotline.kpis.listener import install_kpi_listener
+        from hotline.redis_store import redis_client
+
+        install_kpi_listener(self.sessions, lambda: redis_client(settings), settings.timezone)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

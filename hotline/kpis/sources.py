@@ -1,0 +1,284 @@
+"""Where the KPI counters take their inputs: one `RowSource` per kind of row.
+
+A source turns a row into its cells (`workorders.kpi_cells`) twice over: from a live ORM
+object — as it is now, or as it was when the transaction began — for the session
+listener, and from SQL rows for a rebuild. Both paths call the same pure cell functions.
+
+Sources present today: calls, work orders, survey answers (the follow-up events of work
+orders). The queues issue's `QueueEntry` and its survey answers plug in after the merge:
+
+    from hotline.kpis.sources import queue_entry_source, register_source, set_waiting_source
+    register_source(queue_entry_source(QueueEntry))
+    set_waiting_source(lambda session: {...queue: callers waiting now...})
+
+(called once at import of the module that defines them, e.g. at the end of
+`workorders/queueing.py`'s hotline-side wiring, or in `hotline.kpis.sources.default_sources`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, or_, select
+from sqlalchemy.orm import Session
+
+from workorders.calls import Call, CallDirection
+from workorders.kpi_cells import (
+    REPEAT_WINDOWS,
+    CallFacts,
+    Cells,
+    OrderFacts,
+    QueueEntryFacts,
+    SurveyAnswerFacts,
+    call_cells,
+    order_cells,
+    queue_entry_cells,
+    survey_cells,
+)
+from workorders.lifecycle import Move
+from workorders.orders import WorkOrder, WorkOrderEvent
+from workorders.organisation import Department
+
+Getter = Callable[[str], Any]  # attribute name → value (now, or as the transaction found it)
+
+
+@dataclass(frozen=True)
+class RowSource:
+    kind: str
+    model: type[Any]
+    # Cells of a live ORM object; `conn` may be queried (the listener runs inside the flush).
+    cells: Callable[[Any, Getter, Connection], Cells]
+    # Cells of every row that can contribute to a day on or after `since` (UTC instant).
+    rebuild: Callable[[Session, datetime], Iterator[Cells]]
+    append_only: bool = False  # rows never change after insert (only new ones count)
+    accepts: Callable[[Any], bool] = lambda obj: True
+
+
+def attrs(obj: Any) -> Getter:
+    """A row's current attribute values, as a getter."""
+    return lambda name: getattr(obj, name)
+
+
+_sources: dict[type[Any], RowSource] = {}
+_waiting: list[Callable[[Session], dict[str, int]]] = []
+BATCH = 2000
+
+
+def register_source(source: RowSource) -> None:
+    _sources[source.model] = source
+
+
+def sources() -> list[RowSource]:
+    return list(_sources.values())
+
+
+def source_for(obj: Any) -> RowSource | None:
+    source = _sources.get(type(obj))
+    return source if source is not None and source.accepts(obj) else None
+
+
+def set_waiting_source(fn: Callable[[Session], dict[str, int]]) -> None:
+    """Callers waiting in each agent queue right now (for /metrics and the dashboard)."""
+    _waiting[:] = [fn]
+
+
+def waiting_callers(session: Session) -> dict[str, int]:
+    """{queue: callers waiting}; empty until the queues issue wires its source."""
+    return _waiting[0](session) if _waiting else {}
+
+
+# --- calls -----------------------------------------------------------------------------------
+
+
+def previous_call_at(
+    conn: Connection, *, phone: str | None, started_at: datetime, call_id: int
+) -> datetime | None:
+    """The same number's previous inbound call (ties on started_at broken by id)."""
+    if not phone:
+        return None
+    horizon = started_at - max(REPEAT_WINDOWS.values())
+    return conn.execute(
+        select(func.max(Call.started_at)).where(
+            Call.from_e164 == phone,
+            Call.direction == CallDirection.INBOUND,
+            Call.started_at >= horizon,
+            or_(
+                Call.started_at < started_at,
+                (Call.started_at == started_at) & (Call.id < call_id),
+            ),
+        )
+    ).scalar_one_or_none()
+
+
+def _call_live(obj: Call, get: Getter, conn: Connection) -> Cells:
+    outcome = get("outcome")
+    previous = None
+    if outcome is not None and get("direction") == CallDirection.INBOUND:
+        previous = previous_call_at(
+            conn, phone=get("from_e164"), started_at=get("started_at"), call_id=obj.id
+        )
+    return call_cells(
+        CallFacts(
+            direction=get("direction") or CallDirection.INBOUND,
+            started_at=get("started_at"),
+            step_seq=get("step_seq") or 0,
+            outcome=outcome,
+            previous_call_at=previous,
+        )
+    )
+
+
+def _call_rebuild(session: Session, since: datetime) -> Iterator[Cells]:
+    # The previous call of the same number: calls from 48 h before `since` are read so the
+    # first calls of the range see theirs; only those on or after `since` are counted.
+    horizon = since - max(REPEAT_WINDOWS.values())
+    inbound = Call.direction == CallDirection.INBOUND
+    previous = (
+        func.lag(Call.started_at)
+        .over(partition_by=Call.from_e164, order_by=(Call.started_at, Call.id))
+        .label("previous")
+    )
+    query = (
+        select(
+            Call.direction, Call.started_at, Call.step_seq, Call.outcome, Call.from_e164, previous
+        )
+        .where(Call.started_at >= horizon, inbound)
+        .execution_options(yield_per=BATCH)
+    )
+    for row in session.execute(query):
+        if row.started_at < since:
+            continue
+        prev = row.previous if row.from_e164 and row.outcome is not None else None
+        yield call_cells(
+            CallFacts(row.direction, row.started_at, row.step_seq or 0, row.outcome, prev)
+        )
+
+
+CALLS = RowSource("call", Call, _call_live, _call_rebuild)
+
+
+# --- work orders -----------------------------------------------------------------------------
+
+_departments: dict[int, str] = {}
+
+
+def department_code(conn: Connection, department_id: int | None) -> str | None:
+    if department_id is None:
+        return None
+    code = _departments.get(department_id)
+    if code is None:
+        code = conn.execute(
+            select(Department.code).where(Department.id == department_id)
+        ).scalar_one_or_none()
+        if code is not None:  # codes never change: cached for the process
+            _departments[department_id] = code
+    return code
+
+
+def _order_facts(get: Getter, department: str | None) -> OrderFacts:
+    return OrderFacts(
+        channel=get("channel"),
+        department=department,
+        state=get("state"),
+        registered_at=get("registered_at"),
+        deadline_at=get("deadline_at"),
+        completed_at=get("completed_at"),
+        urge_count=get("urge_count") or 0,
+        redo_count=get("redo_count") or 0,
+    )
+
+
+def _order_live(obj: WorkOrder, get: Getter, conn: Connection) -> Cells:
+    return order_cells(_order_facts(get, department_code(conn, get("department_id"))))
+
+
+def _order_rebuild(session: Session, since: datetime) -> Iterator[Cells]:
+    query = (
+        select(WorkOrder, Department.code)
+        .outerjoin(Department, Department.id == WorkOrder.department_id)
+        .where(
+            or_(
+                WorkOrder.registered_at >= since,
+                WorkOrder.deadline_at >= since,
+                WorkOrder.completed_at >= since,
+            )
+        )
+        .execution_options(yield_per=BATCH)
+    )
+    for order, code in session.execute(query):
+        yield order_cells(_order_facts(attrs(order), code))
+        session.expunge(order)
+
+
+ORDERS = RowSource("work_order", WorkOrder, _order_live, _order_rebuild)
+
+
+# --- survey answers (today: the follow-up moves of work orders) ---------------------------------
+
+
+def _survey_live(obj: WorkOrderEvent, get: Getter, conn: Connection) -> Cells:
+    channel = obj.work_order.channel if obj.work_order is not None else None
+    level = (get("data") or {}).get("satisfaction") or ""
+    return survey_cells(SurveyAnswerFacts(level=level, at=get("at"), channel=channel))
+
+
+def _survey_rebuild(session: Session, since: datetime) -> Iterator[Cells]:
+    query = (
+        select(WorkOrderEvent.data, WorkOrderEvent.at, WorkOrder.channel)
+        .join(WorkOrder, WorkOrder.id == WorkOrderEvent.work_order_id)
+        .where(WorkOrderEvent.move == Move.FOLLOW_UP, WorkOrderEvent.at >= since)
+        .execution_options(yield_per=BATCH)
+    )
+    for data, at, channel in session.execute(query):
+        level = (data or {}).get("satisfaction") or ""
+        yield survey_cells(SurveyAnswerFacts(level=level, at=at, channel=channel))
+
+
+SURVEY = RowSource(
+    "survey",
+    WorkOrderEvent,
+    _survey_live,
+    _survey_rebuild,
+    append_only=True,
+    accepts=lambda obj: obj.move == Move.FOLLOW_UP,
+)
+
+
+# --- queue entries (the queues issue) -----------------------------------------------------------
+
+
+def queue_entry_source(model: type[Any]) -> RowSource:
+    """A source for a QueueEntry-shaped model: columns queue, enqueued_at, outcome, wait_s,
+    agent_login, handle_s (the queues issue's `workorders.queueing.QueueEntry`)."""
+
+    def facts(get: Getter) -> QueueEntryFacts:
+        return QueueEntryFacts(
+            queue=get("queue"),
+            enqueued_at=get("enqueued_at"),
+            outcome=get("outcome"),
+            wait_s=get("wait_s"),
+            agent=get("agent_login"),
+            handle_s=get("handle_s"),
+        )
+
+    def live(obj: Any, get: Getter, conn: Connection) -> Cells:
+        return queue_entry_cells(facts(get))
+
+    def rebuild(session: Session, since: datetime) -> Iterator[Cells]:
+        query = select(model).where(model.enqueued_at >= since).execution_options(yield_per=BATCH)
+        for entry in session.execute(query).scalars():
+            yield queue_entry_cells(facts(attrs(entry)))
+            session.expunge(entry)
+
+    return RowSource("queue_entry", model, live, rebuild)
+
+
+def default_sources() -> None:
+    for source in (CALLS, ORDERS, SURVEY):
+        register_source(source)
+
+
+default_sources()
