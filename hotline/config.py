@@ -177,8 +177,7 @@ class Settings:
             problems.append(f"HOTLINE_LOG_FORMAT must be text or json, not {self.log_format!r}")
         if self.kpi_answer_within_s not in WAIT_BUCKETS_S:
             problems.append(
-                "HOTLINE_KPI_ANSWER_WITHIN_S must be one of "
-                + ", ".join(map(str, WAIT_BUCKETS_S))
+                "HOTLINE_KPI_ANSWER_WITHIN_S must be one of " + ", ".join(map(str, WAIT_BUCKETS_S))
             )
         for net in filter(None, (n.strip() for n in self.metrics_allow_networks.split(","))):
             try:

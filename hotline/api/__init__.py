@@ -22,6 +22,7 @@ DESCRIPTION = (
 
 def init_app(app: Flask) -> None:
     from hotline.api.openapi import HotlineApi
+    from hotline.api.supervisors import bp as supervisors_bp
     from hotline.api.views import bp
 
     app.config.setdefault("HOTLINE_API_PREFIX", API_PREFIX)
@@ -46,3 +47,4 @@ def init_app(app: Flask) -> None:
         },
     )
     api.register_blueprint(bp, url_prefix=app.config["HOTLINE_API_PREFIX"])
+    api.register_blueprint(supervisors_bp, url_prefix=app.config["HOTLINE_API_PREFIX"])

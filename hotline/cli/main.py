@@ -153,6 +153,7 @@ def _register_subcommands() -> None:
     from hotline.api.cli import api
     from hotline.cases_cli import cases
     from hotline.cli.run import run
+    from hotline.kpis.cli import export, kpis, supervision
     from hotline.orders.cli import workorders
     from hotline.sim.cli import sim
 
@@ -161,6 +162,9 @@ def _register_subcommands() -> None:
     main.add_command(workorders)
     main.add_command(api)
     main.add_command(cases)
+    main.add_command(kpis)
+    main.add_command(supervision)
+    main.add_command(export)
 
 
 _register_subcommands()

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
+from workorders.base import UtcDateTime
 from workorders.calls import Call, CallDirection
 from workorders.kpi_cells import (
     REPEAT_WINDOWS,
@@ -136,11 +137,12 @@ def _call_rebuild(session: Session, since: datetime) -> Iterator[Cells]:
     # first calls of the range see theirs; only those on or after `since` are counted.
     horizon = since - max(REPEAT_WINDOWS.values())
     inbound = Call.direction == CallDirection.INBOUND
-    previous = (
-        func.lag(Call.started_at)
-        .over(partition_by=Call.from_e164, order_by=(Call.started_at, Call.id))
-        .label("previous")
-    )
+    previous = type_coerce(  # typed, so SQLite's text comes back as an aware datetime
+        func.lag(Call.started_at).over(
+            partition_by=Call.from_e164, order_by=(Call.started_at, Call.id)
+        ),
+        UtcDateTime(),
+    ).label("previous")
     query = (
         select(
             Call.direction, Call.started_at, Call.step_seq, Call.outcome, Call.from_e164, previous

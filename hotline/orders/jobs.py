@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 from rq import get_current_job
+from sqlalchemy.orm import Session
 
 from hotline import clock
 from hotline.config import Settings
 from hotline.jobs import enqueue_call_outcome, get_queue, worker_database, worker_settings
 from hotline.notify import resend_pending
 from hotline.orders.runtime import OrdersRuntime, cached_runtime
+from hotline.redis_store import redis_client
 from workorders.call_log import calls_without_outcome
 from workorders.dispatching import route_order
 from workorders.orders import WorkOrder
@@ -109,6 +111,7 @@ def sweep_due() -> int:
             for sid in calls_without_outcome(session, ended_before=stale)
             if enqueue_call_outcome(settings, sid)
         ]
+        _rebuild_kpis_if_needed(settings, session)
     log.info(
         "job %s: sweep fired %d timer(s), re-queued %d message(s), %d routing(s), %d outcome(s)",
         _job_id(),
@@ -118,6 +121,15 @@ def sweep_due() -> int:
         len(outcomes),
     )
     return fired
+
+
+def _rebuild_kpis_if_needed(settings: Settings, session: Session) -> None:
+    from hotline.kpis.maintenance import rebuild_if_needed
+
+    try:
+        rebuild_if_needed(settings, session, redis_client(settings))
+    except redis.RedisError as exc:
+        log.warning("KPI counters not checked: %s", exc)
 
 
 # --- scheduling (called after a commit) -------------------------------------------------
