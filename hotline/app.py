@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,18 +56,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         lambda: redis_client(settings), settings.call_state_ttl_s
     )
 
-    from hotline import api, health, voice
+    from hotline import api, health, logs, metrics, voice
 
+    logs.init_app(app)
     app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
     api.init_app(app)
+    metrics.init_app(app)
     return app
 
 
 def _configure_logging(settings: Settings) -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(
-            level=settings.log_level,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+    from hotline.logs import configure
+
+    configure(settings)

@@ -24,7 +24,7 @@ def present(
     session: Session, items: list[Item], *, tz: str, mask: bool = True
 ) -> list[dict[str, Any]]:
     zone = ZoneInfo(tz)
-    codes = dict(session.execute(select(Department.id, Department.code)).tuples().all())
+    codes = {i: c for i, c in session.execute(select(Department.id, Department.code))}
     out = []
     for rank, item in enumerate(items, 1):
         phone = item.phone or ""

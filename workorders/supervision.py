@@ -106,7 +106,7 @@ class Week:
 
 def supervision_list(session: Session, *, week: Week, now: datetime) -> list[Item]:
     """The proposed list for `week`, weightiest first; `now` bounds overdue and long-open."""
-    until = min(now, week.end)
+    until = min(max(now, week.start), week.end)  # "as of": now, or the end of a past week
     items: dict[str, Item] = {}
 
     def item(order: WorkOrder) -> Item:
@@ -128,7 +128,7 @@ def supervision_list(session: Session, *, week: Week, now: datetime) -> list[Ite
         item(order).add("flagged", f"flagged for supervision: {order.supervision_note or ''}")
     callers = _repeat_callers(session, week)
     for phone, (day, count) in callers.items():
-        orders = _orders_of(session, phone, until)
+        orders = _orders_of(session, phone, week.end)
         text = f"repeat caller, {count} calls in 1 day ({day.isoformat()})"
         if orders:
             for order in orders:

@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 PREFIX = "hotline:kpis:"
 CHANNEL = "hotline:kpis"
 META = PREFIX + "meta"
+# All-time call and queue counters for /metrics (Prometheus counters only grow; never
+# rebuilt: a lost Redis restarts them at 0, which Prometheus reads as a counter reset).
+TOTALS = "hotline:metrics:totals"
+_TOTALLED = ("calls.", "queue.")
 
 
 def day_key(day: date) -> str:
@@ -52,7 +56,9 @@ def increments(changes: Iterable[Change], tz: ZoneInfo) -> dict[tuple[str, str],
     """(key, field) → net increment; changes that cancel out vanish."""
     net: dict[tuple[str, str], int] = defaultdict(int)
     for cell, delta in changes:
-        keys = (day_key(cell.at.astimezone(tz).date()), hour_key(cell.at))
+        keys = [day_key(cell.at.astimezone(tz).date()), hour_key(cell.at)]
+        if cell.metric.startswith(_TOTALLED):
+            keys.append(TOTALS)
         for key in keys:
             for name in fields(cell):
                 net[key, name] += delta
