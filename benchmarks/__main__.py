@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import call_load, matching, webhooks, workorders
+from benchmarks import call_load, kpis, matching, webhooks, workorders
 from benchmarks.common import machine_info, write_result
 
 Table = list[tuple[str, str, str, str, str]]
@@ -20,6 +20,7 @@ BENCHMARKS: dict[
     call_load.NAME: (call_load.run, call_load.table),
     workorders.NAME: (workorders.run, workorders.table),
     matching.NAME: (matching.run, matching.table),
+    kpis.NAME: (kpis.run, kpis.table),
 }
 ALIASES = {
     "call-load": call_load.NAME,
