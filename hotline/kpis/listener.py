@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,16 +46,30 @@ class Tracked:
     after: Cells = field(default_factory=dict)
 
 
+# After a failure, updates are dropped (and counted as lost) for this long without trying:
+# a Redis outage must not add a connect timeout to every commit of every webhook.
+BACKOFF_S = 5.0
+
+
 class _Health:
     """Remembers, per process, that an update was lost, until Redis can be told."""
 
     def __init__(self) -> None:
         self.lost = 0
         self.lock = threading.Lock()
+        self.retry_at = 0.0
 
     def failed(self) -> None:
         with self.lock:
             self.lost += 1
+            self.retry_at = time.monotonic() + BACKOFF_S
+
+    def backing_off(self) -> bool:
+        if time.monotonic() >= self.retry_at:
+            return False
+        with self.lock:
+            self.lost += 1
+        return True
 
     def report(self, client: redis.Redis) -> None:
         with self.lock:
@@ -129,7 +144,7 @@ def install_kpi_listener(
         tracked = session.info.pop(KEY, {})
         session.info.pop(CREATED_CALLS, None)
         changes = [c for item in tracked.values() for c in cell_diff(item.before, item.after)]
-        if not changes:
+        if not changes or health.backing_off():
             return
         try:
             conn = client()

@@ -4,15 +4,19 @@ A source turns a row into its cells (`workorders.kpi_cells`) twice over: from a 
 object — as it is now, or as it was when the transaction began — for the session
 listener, and from SQL rows for a rebuild. Both paths call the same pure cell functions.
 
-Sources present today: calls, work orders, survey answers (the follow-up events of work
-orders). The queues issue's `QueueEntry` and its survey answers plug in after the merge:
+Sources present today: calls, work orders, survey answers (the follow-up moves of work
+orders). The queues issue's `QueueEntry` (and its survey answers) plug in after the merge,
+once per process, e.g. at the end of this module's `default_sources()`:
 
-    from hotline.kpis.sources import queue_entry_source, register_source, set_waiting_source
-    register_source(queue_entry_source(QueueEntry))
-    set_waiting_source(lambda session: {...queue: callers waiting now...})
-
-(called once at import of the module that defines them, e.g. at the end of
-`workorders/queueing.py`'s hotline-side wiring, or in `hotline.kpis.sources.default_sources`).
+    from workorders.queueing import QueueEntry
+    register_source(queue_entry_source(QueueEntry))          # queue/agent KPIs, live + rebuild
+    set_waiting_source(lambda s: dict(s.execute(             # /metrics queue gauge
+        select(QueueEntry.queue, func.count()).where(QueueEntry.left_at.is_(None))
+        .group_by(QueueEntry.queue)).all()))
+    set_abandoned_source(queue_entry_abandoned(QueueEntry))  # the dashboard's abandoned list
+    # and, if survey answers get a table of their own that does not also make the
+    # follow_up move: unregister_source(WorkOrderEvent);
+    # register_source(survey_answer_source(SurveyAnswer, level=..., at=...))
 """
 
 from __future__ import annotations
@@ -74,6 +78,12 @@ def register_source(source: RowSource) -> None:
 
 def sources() -> list[RowSource]:
     return list(_sources.values())
+
+
+def unregister_source(model: type[Any]) -> None:
+    """E.g. `unregister_source(WorkOrderEvent)` once survey answers come from their own table
+    (a follow-up would otherwise be counted twice)."""
+    _sources.pop(model, None)
 
 
 def source_for(obj: Any) -> RowSource | None:
@@ -276,6 +286,80 @@ def queue_entry_source(model: type[Any]) -> RowSource:
             session.expunge(entry)
 
     return RowSource("queue_entry", model, live, rebuild)
+
+
+def survey_answer_source(
+    model: type[Any], *, level: str = "level", at: str = "answered_at", channel: str | None = None
+) -> RowSource:
+    """A source for a survey-answer table: `level` holds the 5-level scale's value, `at` when
+    it was given (attribute names as the model spells them)."""
+
+    def facts(get: Getter) -> SurveyAnswerFacts:
+        return SurveyAnswerFacts(
+            level=get(level) or "", at=get(at), channel=get(channel) if channel else None
+        )
+
+    def live(obj: Any, get: Getter, conn: Connection) -> Cells:
+        return survey_cells(facts(get))
+
+    def rebuild(session: Session, since: datetime) -> Iterator[Cells]:
+        column = getattr(model, at)
+        query = select(model).where(column >= since).execution_options(yield_per=BATCH)
+        for answer in session.execute(query).scalars():
+            yield survey_cells(facts(attrs(answer)))
+            session.expunge(answer)
+
+    return RowSource("survey", model, live, rebuild, append_only=False)
+
+
+# --- lists beside the figures (the dashboard's abandoned calls) -------------------------------
+
+_abandoned: list[Callable[[Session, datetime, datetime, int], list[dict[str, Any]]]] = []
+
+
+def set_abandoned_source(
+    fn: Callable[[Session, datetime, datetime, int], list[dict[str, Any]]],
+) -> None:
+    _abandoned[:] = [fn]
+
+
+def abandoned_calls(
+    session: Session, *, start: datetime, end: datetime, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Callers who hung up while queued in [start, end), newest first: [{"at", "caller"
+    (masked), "queue", "position", "wait_s", "call_sid"}]. Empty until the queues are wired."""
+    return _abandoned[0](session, start, end, limit) if _abandoned else []
+
+
+def queue_entry_abandoned(
+    model: type[Any],
+) -> Callable[[Session, datetime, datetime, int], list[dict[str, Any]]]:
+    """`abandoned_calls` for a QueueEntry-shaped model (call_id → calls, position_at_entry)."""
+    from workorders.phones import mask_number
+
+    def fetch(session: Session, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
+        rows = session.execute(
+            select(model, Call.from_e164)
+            .join(Call, Call.id == model.call_id)
+            .where(
+                model.outcome == "abandoned", model.enqueued_at >= start, model.enqueued_at < end
+            )
+            .order_by(model.enqueued_at.desc())
+            .limit(limit)
+        )
+        return [
+            {
+                "at": (entry.left_at or entry.enqueued_at).isoformat(),
+                "caller": mask_number(phone),
+                "queue": entry.queue,
+                "position": entry.position_at_entry,
+                "wait_s": entry.wait_s,
+                "call_sid": entry.call_sid,
+            }
+            for entry, phone in rows
+        ]
+
+    return fetch
 
 
 def default_sources() -> None:

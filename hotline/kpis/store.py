@@ -70,26 +70,28 @@ def apply_changes(client: redis.Redis, changes: list[Change], tz: ZoneInfo) -> b
     net = increments(changes, tz)
     if not net:
         return False
-    pipe = client.pipeline(transaction=True)
+    pipe = client.pipeline(transaction=True)  # one round trip, counters and message together
     for (key, name), delta in net.items():
         pipe.hincrby(key, name, delta)
+    pipe.publish(CHANNEL, message(changes, tz))
     pipe.execute()
-    publish(client, changes, tz)
     return True
 
 
-def publish(client: redis.Redis, changes: list[Change], tz: ZoneInfo) -> None:
-    """`{"kind": "kpis", "metrics": [...], "days": [...], "at": ISO}` on `hotline:kpis`.
+def message(changes: list[Change], tz: ZoneInfo) -> str:
+    """`{"kind": "kpis", "metrics": [...], "days": [...], "at": ISO}`, published on
+    `hotline:kpis` after every change (a rebuild sends `{"kind": "kpis", "rebuilt": true}`).
 
     Small on purpose: a dashboard re-reads the snapshot it shows (one round trip) rather
     than patching figures from messages, so a lost message costs nothing but a delay."""
-    message = {
-        "kind": "kpis",
-        "metrics": sorted({cell.metric for cell, _ in changes}),
-        "days": sorted({cell.at.astimezone(tz).date().isoformat() for cell, _ in changes}),
-        "at": datetime.now(UTC).isoformat(),
-    }
-    client.publish(CHANNEL, json.dumps(message))
+    return json.dumps(
+        {
+            "kind": "kpis",
+            "metrics": sorted({cell.metric for cell, _ in changes}),
+            "days": sorted({cell.at.astimezone(tz).date().isoformat() for cell, _ in changes}),
+            "at": datetime.now(UTC).isoformat(),
+        }
+    )
 
 
 Counts = dict[str, int]

@@ -22,9 +22,11 @@ def test_a_lost_update_marks_the_counters_stale_and_the_sweep_rebuilds(
     with database.session() as session:
         rebuild_if_needed(settings, session, redis_conn)  # whatever state earlier tests left
         assert not rebuild_if_needed(settings, session, redis_conn)  # fresh: nothing to do
-        listener.health.failed()  # an after-commit update that could not reach Redis
-        listener.health.report(redis_conn)  # the next one that can tells Redis
-        assert "lost" in store.read_meta(redis_conn)["stale"]
+        health = listener._Health()  # a process's own record (not the global one: it backs off)
+        health.failed()  # an after-commit update that could not reach Redis
+        assert health.backing_off()  # the next ones, for a few seconds, are not even tried
+        health.report(redis_conn)  # the first that can tells Redis
+        assert "2 live update(s) lost" in store.read_meta(redis_conn)["stale"]
         assert rebuild_if_needed(settings, session, redis_conn)
         meta = store.read_meta(redis_conn)
         assert "stale" not in meta and meta["rebuilt_at"]
