@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +51,7 @@ bp = Blueprint("metrics", __name__)
 LATENCY_KEY = "hotline:metrics:webhook_latency"
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 FLUSH_EVERY_S = 1.0
+BACKOFF_S = 30.0  # after a failed flush: a Redis outage must not slow webhooks down
 QUEUES = ("default", "speech")
 
 
@@ -60,7 +61,7 @@ class LatencyRecorder:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.pending: dict[str, int | float] = defaultdict(int)
-        self.last_flush = time.monotonic()
+        self.next_flush = time.monotonic() + FLUSH_EVERY_S
 
     def observe(self, route: str, seconds: float) -> None:
         with self.lock:
@@ -70,23 +71,22 @@ class LatencyRecorder:
             self.pending[f"{route}|+Inf"] += 1
             self.pending[f"{route}|sum_us"] += round(seconds * 1_000_000)
 
-    def flush(self, client: redis.Redis, *, force: bool = False) -> None:
+    def flush(self, client: Callable[[], redis.Redis], *, force: bool = False) -> None:
         with self.lock:
-            if not self.pending or (
-                not force and time.monotonic() - self.last_flush < FLUSH_EVERY_S
-            ):
+            if not self.pending or (not force and time.monotonic() < self.next_flush):
                 return
             pending, self.pending = self.pending, defaultdict(int)
-            self.last_flush = time.monotonic()
+            self.next_flush = time.monotonic() + FLUSH_EVERY_S
         try:
-            pipe = client.pipeline(transaction=False)
+            pipe = client().pipeline(transaction=False)
             for name, value in pending.items():
                 pipe.hincrby(LATENCY_KEY, name, int(value))
             pipe.execute()
         except redis.RedisError:
-            with self.lock:  # kept for the next flush
+            with self.lock:  # kept for later; Redis is not tried again for a while
                 for name, value in pending.items():
                     self.pending[name] += value
+                self.next_flush = time.monotonic() + BACKOFF_S
 
 
 recorder = LatencyRecorder()
@@ -105,7 +105,8 @@ def init_app(app: Flask) -> None:
         if started is not None and request.path.startswith("/voice/"):
             route = request.path.removeprefix("/voice/").split("/")[0][:32] or "unknown"
             recorder.observe(route, time.perf_counter() - started)
-            recorder.flush(redis_client(current_app.config["SETTINGS"]))
+            settings = current_app.config["SETTINGS"]
+            recorder.flush(lambda: redis_client(settings))
         return response
 
 
@@ -164,7 +165,7 @@ class HotlineCollector:
 
     def _redis(self) -> Iterator[Metric]:
         client = redis_client(self.settings)
-        recorder.flush(client, force=True)
+        recorder.flush(lambda: client, force=True)
         totals = {_s(k): int(v) for k, v in client.hgetall(store.TOTALS).items()}
         calls = CounterMetricFamily(
             "hotline_calls", "Inbound calls since the counters began", labels=["event"]

@@ -59,10 +59,11 @@ class _Health:
         self.lock = threading.Lock()
         self.retry_at = 0.0
 
-    def failed(self) -> None:
+    def failed(self, *, unreachable: bool = True) -> None:
         with self.lock:
             self.lost += 1
-            self.retry_at = time.monotonic() + BACKOFF_S
+            if unreachable:  # down, not merely slow: stop trying for a while
+                self.retry_at = time.monotonic() + BACKOFF_S
 
     def backing_off(self) -> bool:
         if time.monotonic() >= self.retry_at:
@@ -151,7 +152,7 @@ def install_kpi_listener(
             store.apply_changes(conn, changes, zone)
             health.report(conn)
         except redis.RedisError as exc:
-            health.failed()
+            health.failed(unreachable=isinstance(exc, redis.ConnectionError))
             log.warning("live KPI counters not updated (%s); the sweep will rebuild them", exc)
 
     @event.listens_for(sessions, "after_rollback")

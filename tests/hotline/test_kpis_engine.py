@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hotline.config import Settings
 from hotline.db import Database
 from hotline.kpis import rebuild, store
-from hotline.kpis.snapshot import snapshot
+from hotline.kpis.snapshot import hourly, snapshot
 from tests.helpers import new_call_sid, wait_for
 from workorders.calendar import BusinessCalendar, load_calendar
 from workorders.call_log import CallInfo, apply_status, final_outcome, upsert_call
@@ -42,7 +42,10 @@ def fresh_day() -> date:
     return date(2031 + _run, 1, 1) + timedelta(days=3 * next(_days))
 
 
-def counters_from(client: redis.Redis, since: date) -> dict[str, dict[str, int]]:
+Buckets = dict[str, dict[str, int]]
+
+
+def counters_from(client: redis.Redis, since: date) -> Buckets:
     keys = rebuild.existing_keys(client, since=since, tz=TZ)
     out = {}
     for key in keys:
@@ -50,6 +53,17 @@ def counters_from(client: redis.Redis, since: date) -> dict[str, dict[str, int]]
         values = {k: v for k, v in values.items() if v}
         if values:
             out[key] = values
+    return out
+
+
+def minus(after: Buckets, before: Buckets) -> Buckets:
+    out = {}
+    for key in after.keys() | before.keys():
+        a, b = after.get(key, {}), before.get(key, {})
+        diff = {f: a.get(f, 0) - b.get(f, 0) for f in a.keys() | b.keys()}
+        diff = {f: n for f, n in diff.items() if n}
+        if diff:
+            out[key] = diff
     return out
 
 
@@ -196,17 +210,19 @@ def test_rebuild_from_sql_equals_the_live_counters(
 ) -> None:
     day = fresh_day()
     phones = [f"+86139{secrets.randbelow(10**8):08d}" for _ in range(2)]
+    # Differences, so that whatever other tests left in these days cannot matter.
+    live_before, sql_before = counters_from(redis_conn, day), computed(database, day)
     run_calls(database, day, phones, n_calls, call_ops)
     run_orders(database, load_calendar(), day, n_orders, order_ops)
-    live = counters_from(redis_conn, day)
-    assert live == computed(database, day)
+    live = minus(counters_from(redis_conn, day), live_before)
+    assert live == minus(computed(database, day), sql_before), store.read_meta(redis_conn)
     assert live[store.day_key(day)]["calls.offered"] == min(n_calls, 3)  # 09:00, 14:00, 19:00
 
 
 def test_lost_counters_are_rebuilt_to_the_same_snapshot(
     database: Database, redis_conn: redis.Redis, settings: Settings
 ) -> None:
-    day = fresh_day()
+    day = date(2090, 1, 1) + timedelta(days=secrets.randbelow(3000))  # nobody else's days
     run_calls(database, day, ["+8613911112222"], 3, [("outcome", 0, "", 0)])
     run_orders(database, load_calendar(), day, 2, [(0, 0, "satisfied", 0)])
     window = make_window(None, now=datetime.now(UTC), tz=settings.timezone, first=day, last=day)
@@ -256,3 +272,11 @@ def test_changes_are_announced_on_the_channel(database: Database, pubsub) -> Non
     )
     assert body["kind"] == "kpis" and "calls.offered" in body["metrics"]
     assert day.isoformat() in body["days"]
+
+
+def test_hourly_figures_for_the_charts(database: Database, redis_conn: redis.Redis) -> None:
+    day = fresh_day()
+    run_calls(database, day, ["+8613933334444"], 3, [])  # 09:00, 14:00, 19:00 local
+    hours = hourly(redis_conn, day=day, tz="Asia/Shanghai", metrics=["calls.offered"])
+    assert len(hours) == 24 and hours[9]["hour"].startswith(f"{day.isoformat()}T09:00")
+    assert [h["hour"][11:13] for h in hours if h["calls.offered"]] == ["09", "14", "19"]
