@@ -13,6 +13,7 @@ from rq.serializers import JSONSerializer
 
 from hotline.config import Settings
 from hotline.jobs import get_queue, worker_settings
+from hotline.logs import configure as configure_logging
 from hotline.redis_store import redis_client
 
 log = logging.getLogger(__name__)
@@ -30,9 +31,7 @@ def run_worker(
     (RQ's SimpleWorker), warm — imports done, configuration loaded, connections pooled and
     statements compiled once. Forking a fresh work horse per job (`fork=True`) costs each
     job ~60–100 ms of cold start, which capped routing at ~12 orders/s on 2 cores."""
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     from hotline.orders import jobs as order_jobs  # noqa: F401  (import the jobs once)
     from hotline.orders.runtime import cached_runtime
 
@@ -62,9 +61,7 @@ def tick_sweep(settings: Settings, now: float | None = None) -> bool:
 def run_clock(settings: Settings) -> None:
     """Tick the sweep forever. A separate process, not a thread in the worker: RQ forks a work
     horse per job, and a fork taken while a thread holds a lock deadlocks the child."""
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     log.info("clock: a sweep every %s s", settings.sweep_interval_s)
     while True:
         try:
