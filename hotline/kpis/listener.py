@@ -65,6 +65,11 @@ class _Health:
             if unreachable:  # down, not merely slow: stop trying for a while
                 self.retry_at = time.monotonic() + BACKOFF_S
 
+    def reset(self) -> None:
+        """Try Redis again at once (tests that follow an outage; an operator's rebuild)."""
+        with self.lock:
+            self.retry_at = 0.0
+
     def backing_off(self) -> bool:
         if time.monotonic() >= self.retry_at:
             return False

@@ -82,5 +82,8 @@ def write(client: redis.Redis, buckets: Buckets, *, since: date, tz: ZoneInfo) -
 
 
 def rebuild(session: Session, client: redis.Redis, *, since: date, tz: str) -> int:
+    from hotline.kpis.listener import health
+
+    health.reset()  # Redis answers again: live updates resume now, not after the back-off
     zone = ZoneInfo(tz)
     return write(client, compute(session, since=since, tz=zone), since=since, tz=zone)

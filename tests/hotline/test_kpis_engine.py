@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from hotline.config import Settings
 from hotline.db import Database
-from hotline.kpis import rebuild, store
+from hotline.kpis import listener, rebuild, store
 from hotline.kpis.snapshot import hourly, snapshot
 from tests.helpers import new_call_sid, wait_for
 from workorders.calendar import BusinessCalendar, load_calendar
@@ -32,6 +32,15 @@ from workorders.services import (
 )
 
 TZ = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(autouse=True)
+def _live_counting() -> None:
+    """A Redis outage staged by an earlier test leaves this process backing off for a few
+    seconds; these tests count live from their first commit."""
+    listener.health.reset()
+
+
 _days = itertools.count()
 _run = secrets.randbelow(50)
 
