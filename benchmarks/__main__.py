@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import call_load, matching, speech, webhooks, workorders
+from benchmarks import call_load, kpis, matching, speech, webhooks, workorders
 from benchmarks.common import machine_info, write_result
 
 Table = list[tuple[str, str, str, str, str]]
@@ -21,6 +21,7 @@ BENCHMARKS: dict[
     workorders.NAME: (workorders.run, workorders.table),
     matching.NAME: (matching.run, matching.table),
     speech.NAME: (speech.run, speech.table),
+    kpis.NAME: (kpis.run, kpis.table),
 }
 ALIASES = {
     "call-load": call_load.NAME,

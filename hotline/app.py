@@ -59,18 +59,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         lambda: redis_client(settings), settings.call_state_ttl_s
     )
 
-    from hotline import api, console, health, security, voice
+    from hotline import api, console, health, logs, metrics, security, voice
 
+    logs.init_app(app)
     app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
     api.init_app(app)
     queue_api.init_app(app)
+    metrics.init_app(app)
     console.init_app(app)
     security.init_app(app)  # after the blueprints: it rate-limits the API's
     return app
 
 
 def _configure_logging(settings: Settings) -> None:
-    from hotline import logmask
+    from hotline.logs import configure
 
-    logmask.configure(settings.log_level)
+    configure(settings)

@@ -104,6 +104,14 @@ class Settings:
     recordings_path: str = ""  # default: <instance>/recordings
     recording_retention_days: int = 90
     transcript_retention_days: int = 365
+    log_format: str = "text"  # "json": one JSON object per line, with the request id
+    kpi_answer_within_s: int = 15  # "answered within N s" (GB/T 33358-2016: 15)
+    kpi_count_basically_satisfied: int = 0  # 1: "basically satisfied" counts as satisfied
+    kpi_rebuild_days: int = 35  # how far back the sweep rebuilds stale or lost counters
+    # /metrics: a bearer token, and/or networks allowed without one (CIDRs, comma-separated).
+    # Unset in development: a token is generated in the instance folder (`metrics_token`).
+    metrics_token: str = field(default="", repr=False)
+    metrics_allow_networks: str = ""
 
     @property
     def embedded_redis(self) -> bool:
@@ -157,6 +165,10 @@ class Settings:
             changes["secret_key"] = _instance_secret(
                 path, "secret_key", lambda: secrets.token_hex(32)
             )
+        if not self.metrics_token and not self.metrics_allow_networks:
+            changes["metrics_token"] = _instance_secret(
+                path, "metrics_token", lambda: secrets.token_urlsafe(24)
+            )
         if not self.twilio_auth_token and not self.twilio_account_sid:
             sid, token = local_twilio_credentials(path)
             changes["twilio_account_sid"], changes["twilio_auth_token"] = sid, token
@@ -188,6 +200,7 @@ class Settings:
             )
         if self.session_cookie_secure not in ("auto", "0", "1"):
             problems.append("HOTLINE_SESSION_COOKIE_SECURE must be auto, 1 or 0")
+        problems.extend(self._observability_problems())
         if problems:
             raise ConfigError(problems)
         return self
@@ -201,6 +214,25 @@ class Settings:
         if self.session_cookie_secure == "auto":
             return self.https
         return self.session_cookie_secure == "1"
+
+    def _observability_problems(self) -> list[str]:
+        import ipaddress
+
+        from workorders.kpi_cells import WAIT_BUCKETS_S
+
+        problems = []
+        if self.log_format not in ("text", "json"):
+            problems.append(f"HOTLINE_LOG_FORMAT must be text or json, not {self.log_format!r}")
+        if self.kpi_answer_within_s not in WAIT_BUCKETS_S:
+            problems.append(
+                "HOTLINE_KPI_ANSWER_WITHIN_S must be one of " + ", ".join(map(str, WAIT_BUCKETS_S))
+            )
+        for net in filter(None, (n.strip() for n in self.metrics_allow_networks.split(","))):
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                problems.append(f"HOTLINE_METRICS_ALLOW_NETWORKS: not a network: {net!r}")
+        return problems
 
     def voice_for(self, language: str) -> tuple[str, str]:
         """(voice, say-language) for a flow language; unknown languages get the first configured."""

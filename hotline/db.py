@@ -114,6 +114,10 @@ class Database:
         from hotline.queues.follow_up import install_follow_ups
 
         install_follow_ups(self.sessions, settings)
+        from hotline.kpis.listener import install_kpi_listener
+        from hotline.redis_store import redis_client
+
+        install_kpi_listener(self.sessions, lambda: redis_client(settings), settings.timezone)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -49,11 +49,3 @@ def install(logger: logging.Logger | None = None) -> None:
     for handler in target.handlers:
         if not any(isinstance(f, MaskingFilter) for f in handler.filters):
             handler.addFilter(MaskingFilter())
-
-
-def configure(level: str) -> None:
-    """The processes' logging: one format, and phone/ID numbers masked on every handler."""
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install(root)

@@ -12,10 +12,10 @@ from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 from sqlalchemy.exc import SQLAlchemyError
 
-from hotline import logmask
 from hotline.config import Settings
 from hotline.db import Database
 from hotline.jobs import get_queue, worker_settings
+from hotline.logs import configure as configure_logging
 from hotline.redis_store import redis_client
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def run_worker(
     (RQ's SimpleWorker), warm — imports done, configuration loaded, connections pooled and
     statements compiled once. Forking a fresh work horse per job (`fork=True`) costs each
     job ~60–100 ms of cold start, which capped routing at ~12 orders/s on 2 cores."""
-    logmask.configure(settings.log_level)
+    configure_logging(settings)
     from hotline.orders import jobs as order_jobs  # noqa: F401  (import the jobs once)
     from hotline.orders.runtime import cached_runtime
 
@@ -68,7 +68,7 @@ def tick_sweep(settings: Settings, now: float | None = None) -> bool:
 def run_clock(settings: Settings) -> None:
     """Tick the sweep forever. A separate process, not a thread in the worker: RQ forks a work
     horse per job, and a fork taken while a thread holds a lock deadlocks the child."""
-    logmask.configure(settings.log_level)
+    configure_logging(settings)
     log.info("clock: a sweep every %s s", settings.sweep_interval_s)
     database = None
     while True:

@@ -32,6 +32,11 @@ class CallInfo:
     status: str | None = None
 
 
+# session.info key: ids of the calls `upsert_call` inserted in the session's transaction. The
+# insert bypasses the ORM, so listeners (the live KPI counters) learn of new calls here.
+CREATED_CALLS = "workorders.created_calls"
+
+
 def _insert(session: Session) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
@@ -77,7 +82,10 @@ def upsert_call(session: Session, *, info: CallInfo, region: str = "CN") -> tupl
         .on_conflict_do_nothing(index_elements=["call_sid"])
     )
     created = bool(getattr(result, "rowcount", 0))
-    return session.execute(locked).scalar_one(), created
+    call = session.execute(locked).scalar_one()
+    if created:
+        session.info.setdefault(CREATED_CALLS, set()).add(call.id)
+    return call, created
 
 
 def request_key(call_sid: str, path: str, params: Mapping[str, str]) -> str:

@@ -22,6 +22,7 @@ DESCRIPTION = (
 
 def init_app(app: Flask) -> None:
     from hotline.api.openapi import HotlineApi
+    from hotline.api.supervisors import bp as supervisors_bp
     from hotline.api.views import bp
 
     app.config.setdefault("HOTLINE_API_PREFIX", API_PREFIX)
@@ -50,3 +51,4 @@ def init_app(app: Flask) -> None:
     from hotline.access import mark_public
 
     mark_public(app, "api-docs.openapi_json")  # the contract itself needs no token
+    api.register_blueprint(supervisors_bp, url_prefix=app.config["HOTLINE_API_PREFIX"])

@@ -154,6 +154,7 @@ def _register_subcommands() -> None:
     from hotline.cases_cli import cases
     from hotline.cli.run import run
     from hotline.cli.spool import spool
+    from hotline.kpis.cli import export, kpis, supervision
     from hotline.orders.cli import workorders
     from hotline.queues.cli import agents, callbacks
     from hotline.sim.cli import sim
@@ -172,6 +173,9 @@ def _register_subcommands() -> None:
     main.add_command(users)
     main.add_command(agents)
     main.add_command(callbacks)
+    main.add_command(kpis)
+    main.add_command(supervision)
+    main.add_command(export)
 
 
 _register_subcommands()

@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 from rq import get_current_job
+from sqlalchemy.orm import Session
 
 from hotline import clock
 from hotline.config import Settings
 from hotline.jobs import enqueue_call_outcome, get_queue, worker_database, worker_settings
 from hotline.notify import resend_pending
 from hotline.orders.runtime import OrdersRuntime, cached_runtime
+from hotline.redis_store import redis_client
 from hotline.retention import purge_expired
 from hotline.speech.queueing import requeue_lost_transcriptions
 from workorders.call_log import calls_without_outcome
@@ -114,6 +116,7 @@ def sweep_due() -> int:
         transcriptions = requeue_lost_transcriptions(settings, session, received_before=stale)
         purged = purge_expired(settings, session)
         session.commit()
+        _rebuild_kpis_if_needed(settings, session)
     from hotline.queues.jobs import sweep_callbacks  # callbacks and queue visits too
 
     sweep_callbacks()
@@ -130,6 +133,15 @@ def sweep_due() -> int:
         purged.transcripts,
     )
     return fired
+
+
+def _rebuild_kpis_if_needed(settings: Settings, session: Session) -> None:
+    from hotline.kpis.maintenance import rebuild_if_needed
+
+    try:
+        rebuild_if_needed(settings, session, redis_client(settings))
+    except redis.RedisError as exc:
+        log.warning("KPI counters not checked: %s", exc)
 
 
 # --- scheduling (called after a commit) -------------------------------------------------

@@ -57,6 +57,9 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/api/v1/callbacks"): frozenset({A, S, V, D}),
     ("GET", "/api/v1/callbacks/<int:callback_id>"): frozenset({A, S, V, D}),
     ("POST", "/api/v1/callbacks/<int:callback_id>/cancel"): frozenset({A, S, V, D}),
+    ("GET", "/api/v1/kpis"): frozenset({V, D}),
+    ("GET", "/api/v1/supervision"): frozenset({V, D}),
+    ("GET", "/api/v1/exports/<any(calls, orders, kpis):kind>"): frozenset({V, D}),
 }
 PREFIXES = ("/console", "/api/v1")
 
@@ -87,6 +90,7 @@ class Targets:
             .replace("<login>", self.login)
             .replace("<channel>", self.channel)
             .replace("<int:callback_id>", "999999999")
+            .replace("<any(calls, orders, kpis):kind>", "kpis")
         )
 
     def form(self, rule: str) -> dict[str, str]:

@@ -40,6 +40,9 @@ PATHS = {
     f"{API}/callbacks": {"get", "post"},
     f"{API}/callbacks/{{callback_id}}": {"get"},
     f"{API}/callbacks/{{callback_id}}/cancel": {"post"},
+    f"{API}/kpis": {"get"},
+    f"{API}/supervision": {"get"},
+    f"{API}/exports/{{kind}}": {"get"},
 }
 
 
@@ -139,6 +142,8 @@ def test_responses_match_the_document(openapi: OpenAPI, api: ApiClient) -> None:
         api.get("/work-orders", query_string={"contact_phone": phone, "state": "dispatched"}),
         api.get("/departments"),
         api.get("/categories"),
+        api.get("/kpis", query_string={"window": "7d"}),
+        api.get("/supervision", query_string={"week": "2026-W48"}),
     ):
         assert r.status_code == 200
         _check(openapi, r)

@@ -80,10 +80,15 @@ def test_mr_fan_calls_twice_a_day(hotline: Hotline) -> None:
     assert after_calls["contact_count"] == 2
     assert [e["move"] for e in after_calls["events"]].count("attach_contact") == 1
 
-    # 4. The supervisor flags it (the weekly supervision list is the supervisors' issue).
+    # 4. The supervisor flags it; it heads this week's supervision list, with the reason.
     supervisor = hotline.api_token("supervisor")
     flagged = hotline.move(supervisor, number, "supervise", note="重复来电，3次/1天")
     assert flagged["supervised"]
+    week = hotline.api("GET", "/supervision", supervisor)
+    item = next(i for i in week["items"] if i["number"] == number)
+    reasons = [r["text"] for r in item["reasons"]]
+    assert any(r.startswith("repeat caller, 3 calls in 1 day") for r in reasons), reasons
+    assert any(r["code"] == "flagged" for r in item["reasons"])
 
     # 5. The handler accepts and replies; it is completed before the deadline.
     hotline.move(token, number, "accept")
