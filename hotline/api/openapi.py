@@ -57,6 +57,9 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
     def alt_response(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
         return super().alt_response(*args, **kwargs)  # type: ignore[no-any-return]
 
+    def doc(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+        return super().doc(*args, **kwargs)  # type: ignore[no-any-return]
+
     def paginate(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
         return super().paginate(*args, **kwargs)  # type: ignore[no-any-return]
 
