@@ -62,6 +62,20 @@ PROMPTS = {
         "and a supervisor will follow it.",
         "comment_saved": "Your comment has been recorded.",
     },
+    "ko-KR": {
+        "after_hours": "죄송합니다. 상담원 연결은 평일 오전 9시부터 오후 6시까지입니다.",
+        "no_agents": "죄송합니다. 지금은 전화를 받을 수 있는 상담원이 없습니다.",
+        "queue_full": "죄송합니다. 지금은 대기 중인 고객이 너무 많습니다.",
+        "callback_ok": "감사합니다. 대기 순서대로 다시 전화 드리겠습니다. 전화를 받을 수 있게 "
+        "해 주십시오.",
+        "callback_later": "감사합니다. 상담 시간 중에 다시 전화 드리겠습니다.",
+        "no_number": "죄송합니다. 지금 거신 번호로는 다시 전화 드릴 수 없습니다.",
+        "survey_intro": "안녕하십니까, 법원 상담 전화입니다. 접수 번호 {number}의 처리 결과에 "
+        "만족하시는지 여쭙고자 합니다.",
+        "survey_thanks": "답변해 주셔서 감사합니다.",
+        "survey_redo": "만족스럽지 못하셨다니 죄송합니다. 다시 처리하고 책임자가 확인하겠습니다.",
+        "comment_saved": "의견이 녹음되었습니다.",
+    },
 }
 
 

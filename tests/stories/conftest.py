@@ -213,5 +213,8 @@ def speaking_hotline(
 ) -> Iterator[Hotline]:
     """The hotline with live speech (stream process, speech worker, the real Korean model)."""
     h = Hotline(server=speech_server, settings=settings, database=database, rest=rest_sim)
+    h.clear_queues()
     yield h
+    h.sign_agents_out()
+    h.clear_queues()
     h.set_clock(None)

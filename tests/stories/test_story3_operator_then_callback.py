@@ -3,8 +3,8 @@ press 1 and leave the queue keeping their place. When an agent is free the callb
 placed: the first try is not answered, the retry is, and the caller is bridged to the agent,
 whose screen-pop shows the caller's history.
 
-The story's caller *speaks* "operator" (Korean, the installed model): that part belongs to
-the speech issue. Until it lands the choice is keyed (0) — see SPOKEN_CHOICE below.
+The caller *speaks* the language and "operator" (Korean: the language of the model a package
+registry carries) over the live speech path; everything after is keyed, as on a real phone.
 """
 
 from __future__ import annotations
@@ -24,25 +24,27 @@ from workorders.queueing import QueueEntry
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY = datetime(2026, 10, 12, 10, 0, tzinfo=SHANGHAI)
-# SPEECH (issue 3): replace the keyed "0" by the caller saying "operator" (상담원) through the
-# live speech path; the rest of the story is unchanged.
-SPOKEN_CHOICE = "0"
 
 
 def heard(report: object) -> str:
     return "".join(text for _, text in report.said).replace(" ", "")  # type: ignore[attr-defined]
 
 
-def test_operator_then_callback_keeping_the_place(hotline: Hotline) -> None:
+def test_operator_then_callback_keeping_the_place(speaking_hotline: Hotline) -> None:
+    hotline = speaking_hotline
     hotline.set_clock(MONDAY)
     agent = hotline.agent(status="busy", talk_s=120)  # on another call
     caller = f"+86135{secrets.randbelow(10**8):08d}"
 
-    # Mandarin · operator · (all agents busy: position announced) · 1 = call me back instead
-    report = hotline.call(from_number=caller, keys=f"1,{SPOKEN_CHOICE},1", queue_patience=5)
+    # Says "Korean" · says "operator" · (all agents busy: position announced) · keys 1 = call
+    # me back instead
+    report = hotline.call(
+        from_number=caller, keys="say,say,1", say=["한국어", "상담원"], queue_patience=5
+    )
     text = heard(report)
-    assert "您目前排在第1位" in text and "请按1" in text, report.transcript
-    assert "我们将按您的排队顺序给您回电" in text
+    assert "상담원에게연결해드리겠습니다" in text, report.transcript  # understood: "operator"
+    assert "1번째입니다" in text and "1번을누르세요" in text, report.transcript
+    assert "대기순서대로다시전화드리겠습니다" in text
     with hotline.database.session() as session:
         entry = session.execute(
             select(QueueEntry).where(QueueEntry.call_sid == report.call_sid)
