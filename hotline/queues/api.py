@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hotline.access import require_principal, require_roles
 from hotline.api.auth import authenticate, current_actor, require_json
@@ -153,6 +154,14 @@ def present_callback(cb: Callback) -> dict[str, Any]:
     }  # fmt: skip
 
 
+# Ids are 32-bit integers in the database: a larger one names no callback (not a 500).
+MAX_ID = 2**31 - 1
+
+
+def _callback(session: Session, callback_id: int) -> Callback | None:
+    return session.get(Callback, callback_id) if 0 < callback_id <= MAX_ID else None
+
+
 # --- endpoints ----------------------------------------------------------------------------
 # Roles go above the other decorators: checked before a body is parsed. Agents, staff and
 # supervisors work the queues and callbacks; an agent may set only their own presence.
@@ -271,7 +280,7 @@ class CallbackResource(MethodView):
     @bp.response(200, CallbackSchema)
     def get(self, callback_id: int) -> dict[str, Any]:
         """A callback with its attempts"""
-        callback = get_session().get(Callback, callback_id)
+        callback = _callback(get_session(), callback_id)
         if callback is None:
             raise Problem(404, "not_found", f"callback {callback_id} not found")
         return present_callback(callback)
@@ -284,7 +293,7 @@ class CallbackCancel(MethodView):
     def post(self, callback_id: int) -> dict[str, Any]:
         """Cancel a scheduled callback"""
         session = get_session()
-        callback = session.get(Callback, callback_id)
+        callback = _callback(session, callback_id)
         if callback is None:
             raise Problem(404, "not_found", f"callback {callback_id} not found")
         cancel_callback(session, callback, actor=current_actor())

@@ -187,3 +187,10 @@ def test_an_agent_who_misses_a_callback_gives_the_try_back(hotline: Hotline) -> 
     kept = _callback(hotline, staff, created["id"])
     # The citizen was never rung: no attempt is spent and the callback keeps its place.
     assert kept["status"] == "scheduled" and kept["attempts_made"] == 0 and kept["attempts"] == []
+
+
+def test_an_id_beyond_the_database_integer_is_simply_not_found(hotline: Hotline) -> None:
+    staff = hotline.api_token("staff")
+    for callback_id in (2**31, 2**63):
+        hotline.api("GET", f"/callbacks/{callback_id}", staff, expect=404)
+        hotline.api("POST", f"/callbacks/{callback_id}/cancel", staff, {}, expect=404)
