@@ -88,6 +88,13 @@ class GrammarCache:
 _shared_grammars = GrammarCache()
 
 
+def _mapping(value: Any, what: str) -> Mapping[str, Any]:
+    """A message part that must be a JSON object (Twilio's always are; a forgery may not be)."""
+    if not isinstance(value, Mapping):
+        raise ProtocolError(f"{what} must be an object, not {type(value).__name__}")
+    return value
+
+
 class CallListener:
     """Consumes one websocket's messages; `handle` returns False once the stream has stopped."""
 
@@ -128,11 +135,12 @@ class CallListener:
             start = message.get("start")
             if not isinstance(start, Mapping) or not start.get("callSid"):
                 raise ProtocolError("start message without start.callSid")
-            fmt = start.get("mediaFormat") or {}
-            if (
-                str(fmt.get("encoding", "audio/x-mulaw")) != "audio/x-mulaw"
-                or int(fmt.get("sampleRate", 8000)) != 8000
-            ):
+            fmt = _mapping(start.get("mediaFormat") or {}, "start.mediaFormat")
+            try:
+                rate = int(fmt.get("sampleRate", 8000))
+            except (TypeError, ValueError):
+                rate = 0
+            if str(fmt.get("encoding", "audio/x-mulaw")) != "audio/x-mulaw" or rate != 8000:
                 raise ProtocolError(f"unsupported media format {dict(fmt)}")
             self.call_sid = str(start["callSid"])
             self.stream_sid = str(message.get("streamSid") or start.get("streamSid") or "")
@@ -143,7 +151,7 @@ class CallListener:
         if event == "media":
             if not self.started:
                 raise ProtocolError("media before start")
-            media = message.get("media") or {}
+            media = _mapping(message.get("media") or {}, "media")
             if media.get("track", "inbound") not in ("inbound", "inbound_track"):
                 return True
             try:
