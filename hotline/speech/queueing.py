@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from hotline.config import Settings
 from hotline.jobs import get_queue
-from hotline.speech.records import Recording
+from hotline.speech.records import Recording, RecordingStatus
 from workorders.calls import Call, CallEvent, EventKind
 
 log = logging.getLogger(__name__)
@@ -46,9 +46,10 @@ def enqueue_transcription(
 def requeue_lost_transcriptions(
     settings: Settings, session: Session, *, received_before: datetime
 ) -> int:
-    """Completed recording callbacks with no Recording row yet: their job was lost (Redis was
-    down when the callback came, or flushed since). Re-queued by the sweep; the job id is the
-    RecordingSid, so a job still waiting is not queued twice. Looks back one day."""
+    """Completed recording callbacks with no Recording row yet (their job was lost: Redis was
+    down when the callback came, or flushed since), or with a row its job never finished.
+    Re-queued by the sweep; the job id is the RecordingSid, so a job still waiting is not
+    queued twice. Looks back one day."""
     since = received_before - timedelta(days=1)
     events = session.execute(
         select(CallEvent.params, Call.call_sid)
@@ -68,15 +69,25 @@ def requeue_lost_transcriptions(
     }
     if not wanted:
         return 0
-    known = set(
-        session.execute(
-            select(Recording.recording_sid).where(Recording.recording_sid.in_(list(wanted)))
-        ).scalars()
-    )
+    # A row in "stored" with no transcript and older than the grace period: its job died
+    # midway (a worker killed during the download or the decoding). Transcribed, failed,
+    # no-model and purged rows are final.
+    known = {
+        sid: (status, created)
+        for sid, status, created in session.execute(
+            select(Recording.recording_sid, Recording.status, Recording.created_at).where(
+                Recording.recording_sid.in_(list(wanted))
+            )
+        ).all()
+    }
     queued = 0
     for sid, (call_sid, p) in wanted.items():
-        if sid in known or not sid.startswith("RE"):
+        if not sid.startswith("RE"):
             continue
+        if sid in known:
+            status, created = known[sid]
+            if status != RecordingStatus.STORED or created >= received_before:
+                continue
         duration = str(p.get("RecordingDuration") or "")
         queued += enqueue_transcription(
             settings,
