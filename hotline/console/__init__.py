@@ -38,7 +38,15 @@ bp = Blueprint(
 install_session_auth(bp)
 protect_blueprint(bp)
 
-from hotline.console import admin, home, intake, login, orders, sse  # noqa: E402, F401
+from hotline.console import (  # noqa: E402, F401
+    admin,
+    home,
+    intake,
+    login,
+    orders,
+    sse,
+    supervision,
+)
 
 
 def init_app(app: Flask) -> None:

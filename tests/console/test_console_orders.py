@@ -149,3 +149,22 @@ def test_a_supervisor_flags_an_order(
     page = _move(client, number, "supervise", note="repeat caller, 3 calls in 1 day")
     assert "supervised" in page
     assert _events(database, number)[-1] == ("supervise", f"user:{role_users['supervisor'].login}")
+
+
+def test_the_flagged_order_is_on_the_printable_supervision_list_and_its_csv(
+    console_app: Flask,
+    role_users: dict[str, ConsoleUser],
+    new_order: Callable[..., str],
+) -> None:
+    number = new_order(summary=unique("hearing postponed again"))
+    client = logged_in(console_app, role_users["supervisor"])
+    _move(client, number, "supervise", note="three hearings postponed")
+    page = client.get("/console/supervision").get_data(as_text=True)
+    assert number in page and "flagged for supervision" in page
+    assert "three hearings postponed" in page and "Ctrl+P" in page
+    csv = client.get("/console/supervision.csv")
+    assert csv.mimetype == "text/csv" and "attachment" in csv.headers["Content-Disposition"]
+    body = csv.get_data(as_text=True)
+    assert body.startswith("rank,number") and number in body
+    bad = client.get("/console/supervision?week=2026-W99").get_data(as_text=True)
+    assert 'role="alert"' in bad  # a bad week is explained; this week is shown instead
