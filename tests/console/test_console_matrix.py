@@ -42,6 +42,8 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/console/admin/users/<login>/roles"): frozenset({D}),
     ("POST", "/console/admin/users/<login>/active"): frozenset({D}),
     ("GET", "/console/live/<channel>"): EVERYONE,
+    ("GET", "/console/dashboard"): frozenset({V, D}),
+    ("GET", "/console/dashboard/panel"): frozenset({V, D}),
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/v1/work-orders"): EVERYONE,
     ("POST", "/api/v1/work-orders"): frozenset({A, S, V, D}),
