@@ -23,6 +23,13 @@ from hotline.access import require_roles
 from hotline.config import Settings
 from hotline.console import bp
 from hotline.console.charts import hour_bars
+from hotline.console.dashboard_lists import (
+    near_deadline_orders,
+    order_state_counts,
+    overdue_count,
+    overdue_orders,
+    reopened_after_dissatisfaction,
+)
 from hotline.console.nav import add_nav
 from hotline.console.sse import register_channel
 from hotline.db import get_session
@@ -34,13 +41,6 @@ from hotline.queues.console import agents_with_presence, waiting_callers
 from hotline.redis_store import redis_client
 from hotline.users.roles import Role
 from workorders.kpis import WindowError
-from hotline.console.dashboard_lists import (
-    near_deadline_orders,
-    order_state_counts,
-    overdue_count,
-    overdue_orders,
-    reopened_after_dissatisfaction,
-)
 
 DASHBOARD_ROLES = (Role.SUPERVISOR, Role.ADMIN)
 WINDOWS = ("today", "7d")
@@ -132,12 +132,9 @@ def dashboard_data(settings: Settings, view: View) -> dict[str, Any]:
         "calls_chart": hour_bars(
             [h["calls.offered"] for h in now_h], [h["calls.offered"] for h in then_h]
         ),
-        "rate_chart": hour_bars(
-            [_rate(h) for h in now_h], [_rate(h) for h in then_h], ratio=True
-        ),
+        "rate_chart": hour_bars([_rate(h) for h in now_h], [_rate(h) for h in then_h], ratio=True),
         "queues": sorted(
-            (q, len(rows), max((w.wait_s for w in rows), default=0.0))
-            for q, rows in queues.items()
+            (q, len(rows), max((w.wait_s for w in rows), default=0.0)) for q, rows in queues.items()
         ),
         "agents": sorted(agents.items()),
         "states": order_state_counts(session),
@@ -146,12 +143,8 @@ def dashboard_data(settings: Settings, view: View) -> dict[str, Any]:
         "near": near_deadline_orders(
             session, now=order_now, within=NEAR_DEADLINE, limit=LIST_LIMIT
         ),
-        "reopened": reopened_after_dissatisfaction(
-            session, since=window.start, limit=LIST_LIMIT
-        ),
-        "abandoned": abandoned_calls(
-            session, start=window.start, end=window.end, limit=LIST_LIMIT
-        ),
+        "reopened": reopened_after_dissatisfaction(session, since=window.start, limit=LIST_LIMIT),
+        "abandoned": abandoned_calls(session, start=window.start, end=window.end, limit=LIST_LIMIT),
         "zone": zone,
         "order_now": order_now,
     }
@@ -171,9 +164,7 @@ def dashboard() -> Any:
         d=dashboard_data(_settings(), view),
         wall=view.wall,
         windows=WINDOWS,
-        live_urls=" ".join(
-            url_for("console.live", channel=c) for c in (LIVE_CHANNEL, ORDERS)
-        ),
+        live_urls=" ".join(url_for("console.live", channel=c) for c in (LIVE_CHANNEL, ORDERS)),
         refresh_url=url_for("console.dashboard_panel", **view.args()),
     )
 

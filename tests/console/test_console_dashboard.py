@@ -30,7 +30,7 @@ TILE = re.compile(
 
 def tiles(html: str) -> dict[str, tuple[str, str | None, str | None]]:
     found = {}
-    for chunk in html.split("<li class=\"tile\"")[1:]:
+    for chunk in html.split('<li class="tile"')[1:]:
         m = TILE.search('<li class="tile"' + chunk)
         assert m, chunk[:300]
         found[m["key"]] = (m["value"], m["num"], m["den"])
@@ -97,7 +97,7 @@ def test_a_tile_shows_its_numerator_and_denominator(
     found = tiles(r.get_data(as_text=True))
     assert found["connection_rate"] == ("75.0 %", "3", "4")
     assert found["calls_offered"][0] == "4"
-    assert f'from={past_day}' in r.get_data(as_text=True)  # the live refresh keeps the range
+    assert f"from={past_day}" in r.get_data(as_text=True)  # the live refresh keeps the range
 
 
 def test_wallboard_has_no_navigation_and_large_type(
