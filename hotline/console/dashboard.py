@@ -77,7 +77,7 @@ class View:
     last: date | None = None
     wall: bool = False
 
-    def args(self) -> dict[str, str]:
+    def args(self) -> dict[str, Any]:
         """The query string that shows this view again (the panel's refresh URL)."""
         if self.first is None or self.last is None:
             return {"window": self.kind}
