@@ -144,7 +144,12 @@ def dashboard_data(settings: Settings, view: View) -> dict[str, Any]:
             session, now=order_now, within=NEAR_DEADLINE, limit=LIST_LIMIT
         ),
         "reopened": reopened_after_dissatisfaction(session, since=window.start, limit=LIST_LIMIT),
-        "abandoned": abandoned_calls(session, start=window.start, end=window.end, limit=LIST_LIMIT),
+        "abandoned": [
+            {**row, "at": datetime.fromisoformat(row["at"])}  # shown in local time
+            for row in abandoned_calls(
+                session, start=window.start, end=window.end, limit=LIST_LIMIT
+            )
+        ],
         "zone": zone,
         "order_now": order_now,
     }
