@@ -48,7 +48,7 @@ NEAR_DEADLINE = timedelta(hours=24)
 LIST_LIMIT = 20
 
 register_channel(LIVE_CHANNEL, *DASHBOARD_ROLES)
-add_nav("Dashboard", "console.dashboard", *DASHBOARD_ROLES, accesskey="d",
+add_nav("Dashboard", "console.dashboard", *DASHBOARD_ROLES, accesskey="b",
         description="Live KPIs with numerators and denominators, queues, abandoned calls, "
         "overdue orders; ?wall=1 for a wallboard.")  # fmt: skip
 
