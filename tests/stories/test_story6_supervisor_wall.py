@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from hotline.users.roles import Role
-from tests.console.browser.conftest import browser, shot  # noqa: F401 (a fixture)
+from tests.console.browser.conftest import shot
 from tests.console.browser.test_console_browser import log_in
 from tests.console.conftest import ConsoleUser, make_user  # noqa: F401 (a fixture)
 from tests.helpers import wait_for
@@ -25,7 +25,7 @@ LIVE_S = 5_000  # ms Playwright waits for a live change: the story asks for 2 s;
 
 
 @pytest.fixture
-def wall(browser: Any, hotline: Hotline) -> Iterator[Any]:  # noqa: F811
+def wall(browser: Any, hotline: Hotline) -> Iterator[Any]:
     context = browser.new_context(
         viewport={"width": 1920, "height": 1080}, base_url=hotline.server.url
     )
