@@ -168,6 +168,7 @@ def dashboard() -> Any:
         "console/dashboard.html",
         d=dashboard_data(_settings(), view),
         wall=view.wall,
+        view_args=view.args(),
         windows=WINDOWS,
         live_urls=" ".join(url_for("console.live", channel=c) for c in (LIVE_CHANNEL, ORDERS)),
         refresh_url=url_for("console.dashboard_panel", **view.args()),
