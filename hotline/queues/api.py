@@ -265,13 +265,20 @@ class Callbacks(MethodView):
         return present_callback(callback)
 
 
+MAX_ID = 2**31 - 1  # an integer primary key: a larger id is no row (PostgreSQL refuses it)
+
+
+def _callback(session: Any, callback_id: int) -> Callback | None:
+    return session.get(Callback, callback_id) if callback_id <= MAX_ID else None
+
+
 @bp.route("/callbacks/<int:callback_id>")
 class CallbackResource(MethodView):
     @require_roles(*QUEUE_ROLES)
     @bp.response(200, CallbackSchema)
     def get(self, callback_id: int) -> dict[str, Any]:
         """A callback with its attempts"""
-        callback = get_session().get(Callback, callback_id)
+        callback = _callback(get_session(), callback_id)
         if callback is None:
             raise Problem(404, "not_found", f"callback {callback_id} not found")
         return present_callback(callback)
@@ -284,7 +291,7 @@ class CallbackCancel(MethodView):
     def post(self, callback_id: int) -> dict[str, Any]:
         """Cancel a scheduled callback"""
         session = get_session()
-        callback = session.get(Callback, callback_id)
+        callback = _callback(session, callback_id)
         if callback is None:
             raise Problem(404, "not_found", f"callback {callback_id} not found")
         cancel_callback(session, callback, actor=current_actor())

@@ -187,3 +187,11 @@ def test_an_agent_who_misses_a_callback_gives_the_try_back(hotline: Hotline) -> 
     kept = _callback(hotline, staff, created["id"])
     # The citizen was never rung: no attempt is spent and the callback keeps its place.
     assert kept["status"] == "scheduled" and kept["attempts_made"] == 0 and kept["attempts"] == []
+
+
+def test_a_callback_id_beyond_the_integer_key_is_not_found(hotline: Hotline) -> None:
+    # Found by schemathesis on PostgreSQL: the id reached the database and overflowed (500).
+    token = hotline.api_token("console")
+    for path in ("/callbacks/2147483648", "/callbacks/99999999999999999999"):
+        hotline.api("GET", path, token, expect=404)
+    hotline.api("POST", "/callbacks/2147483648/cancel", token, {}, expect=404)
