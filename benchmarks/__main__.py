@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import call_load, kpis, matching, speech, webhooks, workorders
+from benchmarks import call_load, kpis, matching, speech, sse_fanout, webhooks, workorders
 from benchmarks.common import machine_info, write_result
 
 Table = list[tuple[str, str, str, str, str]]
@@ -22,6 +22,7 @@ BENCHMARKS: dict[
     matching.NAME: (matching.run, matching.table),
     speech.NAME: (speech.run, speech.table),
     kpis.NAME: (kpis.run, kpis.table),
+    sse_fanout.NAME: (sse_fanout.run, sse_fanout.table),
 }
 ALIASES = {
     "call-load": call_load.NAME,

@@ -161,6 +161,7 @@ class Server:
     folder: Path = field(default_factory=Path)
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)  # settings of this benchmark
 
     @property
     def url(self) -> str:
@@ -178,15 +179,19 @@ class Server:
         self.folder = Path(tempfile.mkdtemp(prefix=f"bench-{self.name}-"))
         instance = self.folder / "instance"
         self.port = free_port()
-        self.env = clean_env() | {
-            "HOTLINE_INSTANCE_PATH": str(instance),
-            "HOTLINE_DATABASE_URL": f"sqlite:///{instance / 'hotline.db'}",
-            "HOTLINE_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "HOTLINE_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "PORT": str(self.port),
-            "WEB_CONCURRENCY": str(self.workers),
-            "HOTLINE_WEB_THREADS": str(self.threads),
-        }
+        self.env = (
+            clean_env()
+            | {
+                "HOTLINE_INSTANCE_PATH": str(instance),
+                "HOTLINE_DATABASE_URL": f"sqlite:///{instance / 'hotline.db'}",
+                "HOTLINE_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+                "HOTLINE_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+                "PORT": str(self.port),
+                "WEB_CONCURRENCY": str(self.workers),
+                "HOTLINE_WEB_THREADS": str(self.threads),
+            }
+            | self.extra_env
+        )
         if self.hotline:
             migrate = subprocess.run(
                 [str(BIN / "hotline"), "db", "upgrade"],

@@ -303,3 +303,23 @@ def twilio_post(client: FlaskClient) -> Any:
         return client.post(path, data=dict(params), headers={"X-Twilio-Signature": sig})
 
     return post
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+# One Playwright (and Chromium) per session for every browser test, console and stories alike:
+# a second sync_playwright() in the same session fails ("Sync API inside the asyncio loop").
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps`")
+    with sync_playwright() as pw:
+        # --no-sandbox: the tests run as root in CI, where Chromium's sandbox refuses to start.
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        yield chromium
+        chromium.close()

@@ -78,6 +78,9 @@ def write(client: redis.Redis, buckets: Buckets, *, since: date, tz: ZoneInfo) -
     )
     pipe.execute()
     client.publish(store.CHANNEL, '{"kind": "kpis", "rebuilt": true}')
+    from hotline.kpis.listener import announce
+
+    announce(client, '{"kind": "kpis", "rebuilt": true}')  # open dashboards re-read
     return len(buckets)
 
 

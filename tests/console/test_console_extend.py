@@ -16,7 +16,7 @@ from tests.console.conftest import ConsoleUser, console_overrides, csrf_token, l
 
 def _app_with_a_dashboard(settings: Settings) -> Flask:
     app = create_app(console_overrides(settings))
-    bp = console_blueprint("dashboard", __name__, url_prefix="/console/dashboard")
+    bp = console_blueprint("example", __name__, url_prefix="/console/example")
 
     @bp.route("/")
     @require_roles(Role.SUPERVISOR, Role.ADMIN)
@@ -36,21 +36,21 @@ def test_a_page_on_a_console_blueprint(
     settings: Settings, database: Database, role_users: dict[str, ConsoleUser]
 ) -> None:
     app = _app_with_a_dashboard(settings)
-    policies = {(p.method, p.rule): p.roles for p in route_policies(app, ["/console/dashboard"])}
+    policies = {(p.method, p.rule): p.roles for p in route_policies(app, ["/console/example"])}
     assert policies == {
-        ("GET", "/console/dashboard/"): {Role.SUPERVISOR, Role.ADMIN},
-        ("POST", "/console/dashboard/note"): {Role.SUPERVISOR, Role.ADMIN},
+        ("GET", "/console/example/"): {Role.SUPERVISOR, Role.ADMIN},
+        ("POST", "/console/example/note"): {Role.SUPERVISOR, Role.ADMIN},
     }
-    anonymous = app.test_client().get("/console/dashboard/")
+    anonymous = app.test_client().get("/console/example/")
     assert anonymous.status_code == 302 and "/console/login" in anonymous.headers["Location"]
 
     supervisor = logged_in(app, role_users["supervisor"])
-    page = supervisor.get("/console/dashboard/")
+    page = supervisor.get("/console/example/")
     assert page.get_data(as_text=True) == f"wall of {role_users['supervisor'].login}"
     assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
-    assert supervisor.post("/console/dashboard/note").status_code == 400  # no CSRF token
+    assert supervisor.post("/console/example/note").status_code == 400  # no CSRF token
     token = csrf_token(supervisor)
-    assert supervisor.post("/console/dashboard/note", data={"csrf_token": token}).status_code == 200
+    assert supervisor.post("/console/example/note", data={"csrf_token": token}).status_code == 200
 
     agent = logged_in(app, role_users["agent"])
-    assert agent.get("/console/dashboard/").status_code == 403
+    assert agent.get("/console/example/").status_code == 403

@@ -44,6 +44,8 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/console/live/<channel>"): EVERYONE,
     ("GET", "/console/supervision"): frozenset({V, D}),
     ("GET", "/console/supervision.csv"): frozenset({V, D}),
+    ("GET", "/console/dashboard"): frozenset({V, D}),
+    ("GET", "/console/dashboard/panel"): frozenset({V, D}),
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/v1/work-orders"): EVERYONE,
     ("POST", "/api/v1/work-orders"): frozenset({A, S, V, D}),

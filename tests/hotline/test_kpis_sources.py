@@ -58,6 +58,8 @@ class QueueEntry(StandIn):
 @pytest.fixture
 def wired(database: Database) -> Iterator[None]:
     StandIn.metadata.create_all(database.engine, tables=[QueueEntry.__table__])  # type: ignore[list-item]
+    # The app's own lists (the real queue entries): put back after, later tests read them.
+    abandoned, waiting = list(sources._abandoned), list(sources._waiting)
     sources.register_source(sources.queue_entry_source(QueueEntry))
     sources.set_abandoned_source(sources.queue_entry_abandoned(QueueEntry))
     sources.set_waiting_source(
@@ -72,8 +74,8 @@ def wired(database: Database) -> Iterator[None]:
     )
     yield
     sources.unregister_source(QueueEntry)
-    sources._abandoned.clear()
-    sources._waiting.clear()
+    sources._abandoned[:] = abandoned
+    sources._waiting[:] = waiting
     StandIn.metadata.drop_all(database.engine, tables=[QueueEntry.__table__])  # type: ignore[list-item]
 
 

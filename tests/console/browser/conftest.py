@@ -1,4 +1,5 @@
-"""Browser tests: Debian's Chromium driven by Playwright against the console on a live server.
+"""Browser tests: Debian's Chromium driven by Playwright against the console on a live server
+(the `browser` fixture is in tests/conftest.py: one Playwright per session, stories use it too).
 
 Playwright's own browser downloads are never used (`playwright install` is not run): the
 browser is /usr/bin/chromium from `make system-deps`. Screenshots go to test-artifacts/.
@@ -20,7 +21,6 @@ from hotline.db import Database
 from tests.conftest import LiveServer
 from tests.console.conftest import console_overrides
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 
 
@@ -31,21 +31,6 @@ def console_live_server(
     app: Flask = create_app(console_overrides(settings, sse_heartbeat_s=2))
     with LiveServer(app) as server:
         yield server
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps`")
-    with sync_playwright() as pw:
-        # --no-sandbox: the tests run as root in CI, where Chromium's sandbox refuses to start.
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
