@@ -38,7 +38,7 @@ bp = Blueprint(
 install_session_auth(bp)
 protect_blueprint(bp)
 
-from hotline.console import admin, home, intake, login, orders, sse  # noqa: E402, F401
+from hotline.console import admin, agent, home, intake, login, orders, sse  # noqa: E402, F401
 
 
 def init_app(app: Flask) -> None:

@@ -1,5 +1,6 @@
 // Live pages: an element with data-live (an SSE URL) and data-refresh (a URL of its new
-// content) reloads that content whenever an event arrives. No framework, no inline script
+// content) reloads that content whenever an event arrives (data-events: the event names to
+// follow, space-separated; "order" when absent). No framework, no inline script
 // (the Content-Security-Policy forbids it).
 "use strict";
 (function () {
@@ -16,7 +17,9 @@
         })
         .catch(function () { /* the next event or a reload catches up */ });
     };
-    source.addEventListener("order", refresh);
+    (el.dataset.events || "order").split(/\s+/).forEach(function (name) {
+      if (name) { source.addEventListener(name, refresh); }
+    });
     source.addEventListener("resync", refresh);
     source.addEventListener("open", function () { el.dataset.liveOpen = "1"; });
   }
