@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import redis
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from hotline.console import bp
 from hotline.console.nav import add_nav
 from hotline.console.sse import register_channel
 from hotline.db import get_session
+from hotline.live import current_id
 from hotline.orders.after_move import after_commit
 from hotline.orders.jobs import enqueue_routing
 from hotline.orders.runtime import OrdersRuntime
@@ -95,6 +97,9 @@ def _live_context() -> dict[str, Any]:
         "skills": set(profile.skills) if profile else set(),
         "mask": mask_number,
         "now": now,
+        "tz": runtime.calendar.tz,  # times shown in the hotline's local time
+        "statuses": list(Presence),
+        "presence_keys": PRESENCE_KEYS,
     }
 
 
@@ -102,15 +107,18 @@ def _live_context() -> dict[str, Any]:
 @require_roles(*AGENT_ROLES)
 def agent() -> Any:
     session = get_session()
+    try:  # read before the page's state: later events are replayed to it
+        last_id: int | None = current_id(_runtime().redis, LIVE_NAME)
+    except redis.RedisError:
+        last_id = None
     categories = session.execute(
         select(Category).where(Category.active.is_(True)).order_by(Category.code)
     ).scalars()
     return render_template(
         "console/agent.html",
-        live_url=url_for("console.live", channel=LIVE_NAME),
-        statuses=list(Presence),
-        presence_keys=PRESENCE_KEYS,
+        live_url=url_for("console.live", channel=LIVE_NAME, last_id=last_id),
         queue_names=sorted(_runtime().config.names),
+        default_queue=_runtime().config.default_queue,
         categories=list(categories),
         values=request.args,
         **_live_context(),

@@ -98,10 +98,10 @@ def on_call(
         call_id = session.execute(select(Call.id).where(Call.call_sid == sid)).scalar_one()
         recording = Recording(recording_sid=f"RE{secrets.token_hex(16)}", url="https://x/r",
                               call_id=call_id)  # fmt: skip
-        recording.transcripts.append(
-            Transcript(text="我的判决一直没有执行", words=[], model="m", language="zh-CN",
-                       audio_s=2, rtf=0.1)  # fmt: skip
+        said = Transcript(
+            text="我的判决一直没有执行", words=[], model="m", language="zh-CN", audio_s=2, rtf=0.1
         )
+        recording.transcripts.append(said)
         session.add(recording)
         session.commit()
     answered(console_app, database, user, sid)
@@ -122,7 +122,7 @@ def test_the_page_shows_queues_and_the_screen_pop(
     assert mask_number(c.phone) in html and c.phone not in html
     assert f'href="/console/orders/{c.order}"' in html
     assert "我的判决一直没有执行" in html  # the transcript so far
-    assert 'data-live="/console/live/queues"' in html
+    assert 'data-live="/console/live/queues?last_id=' in html
     # The live region alone, as the page re-fetches it.
     part = c.client.get(PAGE + "/live").get_data(as_text=True)
     assert "<html" not in part and f'data-call="{waiting}"' in part

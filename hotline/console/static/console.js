@@ -7,7 +7,13 @@
   function follow(el) {
     var source = new EventSource(el.dataset.live);
     var status = document.querySelector("[data-live-status]");
+    // One fetch at a time, and one more after it when events came meanwhile: responses
+    // arriving out of order would otherwise leave an older state on the page.
+    var busy = false, again = false;
     var refresh = function () {
+      if (busy) { again = true; return; }
+      busy = true;
+      again = false;
       fetch(el.dataset.refresh, { credentials: "same-origin", headers: { Accept: "text/html" } })
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
         .then(function (html) {
@@ -15,7 +21,11 @@
           el.dataset.updates = String(Number(el.dataset.updates || "0") + 1);
           if (status) { status.textContent = "Updated " + new Date().toLocaleTimeString(); }
         })
-        .catch(function () { /* the next event or a reload catches up */ });
+        .catch(function () { /* the next event or a reload catches up */ })
+        .then(function () {
+          busy = false;
+          if (again) { refresh(); }
+        });
     };
     (el.dataset.events || "order").split(/\s+/).forEach(function (name) {
       if (name) { source.addEventListener(name, refresh); }
