@@ -271,7 +271,8 @@ class CallbackResource(MethodView):
     @bp.response(200, CallbackSchema)
     def get(self, callback_id: int) -> dict[str, Any]:
         """A callback with its attempts"""
-        callback = get_session().get(Callback, callback_id)
+        # Ids beyond a PostgreSQL integer are no row (not a database error: a 500).
+        callback = get_session().get(Callback, callback_id) if callback_id < 2**31 else None
         if callback is None:
             raise Problem(404, "not_found", f"callback {callback_id} not found")
         return present_callback(callback)
@@ -284,7 +285,7 @@ class CallbackCancel(MethodView):
     def post(self, callback_id: int) -> dict[str, Any]:
         """Cancel a scheduled callback"""
         session = get_session()
-        callback = session.get(Callback, callback_id)
+        callback = session.get(Callback, callback_id) if callback_id < 2**31 else None
         if callback is None:
             raise Problem(404, "not_found", f"callback {callback_id} not found")
         cancel_callback(session, callback, actor=current_actor())
