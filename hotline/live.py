@@ -67,6 +67,12 @@ def publish_safely(settings: Settings, channel: str, event_name: str, data: dict
         log.warning("live event %s on %s not published: %s", event_name, channel, exc)
 
 
+def current_id(client: redis.Redis, channel: str) -> int:
+    """The id of the channel's latest event: a page rendered now follows the stream from it
+    (`?last_id=`), so what happens between the render and the stream's start is not lost."""
+    return int(client.get(_keys(channel)[1]) or 0)
+
+
 def missed_since(client: redis.Redis, channel: str, last_id: int) -> list[dict[str, Any]] | None:
     """Events after `last_id`, oldest first; None when some were dropped from the history."""
     rows = [json.loads(m) for m in client.lrange(_keys(channel)[2], 0, HISTORY - 1)]

@@ -40,6 +40,7 @@ protect_blueprint(bp)
 
 from hotline.console import (  # noqa: E402, F401
     admin,
+    agent,
     dashboard,
     home,
     intake,

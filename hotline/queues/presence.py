@@ -12,11 +12,14 @@ from enum import StrEnum
 
 import redis
 
+from hotline.live import publish as live_publish
+
 log = logging.getLogger(__name__)
 
 KEY = "hotline:agents:presence"
-# Pub/sub channel of the live pages (the console's SSE): presence and queue changes.
-LIVE_CHANNEL = "hotline:live:queues"
+# The live channel (`hotline.live`, the console's SSE) of presence and queue changes.
+LIVE_NAME = "queues"
+LIVE_CHANNEL = "hotline:live:" + LIVE_NAME  # its pub/sub topic
 
 
 class Presence(StrEnum):
@@ -76,9 +79,12 @@ def set_presence(
 
 
 def publish(client: redis.Redis, kind: str, **data: object) -> None:
-    """Tell live pages something changed (they re-read the state); never fails a caller."""
+    """Tell live pages something changed (they re-read the state); never fails a caller.
+    Through `hotline.live` (numbered, with history) so the console's SSE can stream it; the
+    event's name is `kind`."""
+    payload = json.loads(json.dumps({"kind": kind, **data}, default=str))
     try:
-        client.publish(LIVE_CHANNEL, json.dumps({"kind": kind, **data}, default=str))
+        live_publish(client, LIVE_NAME, kind, payload)
     except redis.RedisError as exc:
         log.info("live update not published: %s", exc)
 

@@ -118,7 +118,9 @@ def test_presence_changes_are_published_for_live_pages(redis_conn: redis.Redis) 
             if message:
                 break
         assert message is not None
-        assert json.loads(message["data"]) == {
+        published = json.loads(message["data"])
+        assert published["event"] == "presence"
+        assert published["data"] == {
             "kind": "presence", "login": "live-test", "status": "wrap-up",
         }  # fmt: skip
         assert get_presence(redis_conn, "live-test").status == "wrap-up"
