@@ -98,23 +98,28 @@ def redis_conn(settings: Settings) -> redis.Redis:
     return client
 
 
+# The settings a test app shares with the session (database, Redis, Twilio stand-in, clock).
+APP_FIELDS = (
+    "env",
+    "instance_path",
+    "database_url",
+    "redis_url",
+    "twilio_account_sid",
+    "twilio_auth_token",
+    "secret_key",
+    "twilio_api_base_url",
+    "twilio_from_number",
+    "clock_override",
+)
+
+
+def app_overrides(settings: Settings, **extra: Any) -> dict[str, Any]:
+    return {f: getattr(settings, f) for f in APP_FIELDS} | extra
+
+
 @pytest.fixture(scope="session")
 def app(settings: Settings, database: Database, redis_conn: redis.Redis) -> Flask:
-    overrides = {
-        f: getattr(settings, f)
-        for f in (
-            "env",
-            "instance_path",
-            "database_url",
-            "redis_url",
-            "twilio_account_sid",
-            "twilio_auth_token",
-            "secret_key",
-            "twilio_api_base_url",
-            "twilio_from_number",
-            "clock_override",
-        )
-    }
+    overrides = app_overrides(settings)
     return create_app(overrides)
 
 
@@ -253,21 +258,7 @@ def stream_server(
 @pytest.fixture(scope="session")
 def speech_app(settings: Settings, app: Flask, stream_server: StreamServer) -> Flask:
     """The app with live speech: its TwiML starts media streams to the stream server."""
-    overrides = {
-        f: getattr(settings, f)
-        for f in (
-            "env",
-            "instance_path",
-            "database_url",
-            "redis_url",
-            "twilio_account_sid",
-            "twilio_auth_token",
-            "secret_key",
-            "twilio_api_base_url",
-            "twilio_from_number",
-            "clock_override",
-        )
-    }
+    overrides = app_overrides(settings)
     return create_app({**overrides, "speech_stream_url": stream_server.url})
 
 

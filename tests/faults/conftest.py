@@ -22,26 +22,13 @@ from hotline.app import create_app
 from hotline.config import Settings
 from hotline.db import Database
 from hotline.migrate import upgrade
+from tests.conftest import app_overrides
 from tests.faults.proxy import FaultProxy
 from workorders.organisation import load_organisation
 
-APP_FIELDS = (
-    "env",
-    "instance_path",
-    "database_url",
-    "redis_url",
-    "twilio_account_sid",
-    "twilio_auth_token",
-    "secret_key",
-    "twilio_api_base_url",
-    "twilio_from_number",
-    "clock_override",
-)
-
 
 def make_app(settings: Settings, **overrides: Any) -> Flask:
-    values = {f: getattr(settings, f) for f in APP_FIELDS} | overrides
-    return create_app(values)
+    return create_app(app_overrides(settings, **overrides))
 
 
 class DatabaseOutage:
